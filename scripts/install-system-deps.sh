@@ -5,6 +5,7 @@
 #   openssl        - certificates for the TLS tests
 #   postgresql-15  - initdb/pg_ctl/pgbench for tests that own a server, and the server limit
 #   pgbouncer      - transaction-pooling tests of the unnamed-statement mode
+#   util-linux     - runuser, to start a test-owned server as an unprivileged user when root
 set -euo pipefail
 
 need=()
@@ -12,6 +13,7 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
 command -v pgbench >/dev/null 2>&1 || need+=(postgresql-client-15)
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
+command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "[system-deps] all present"
