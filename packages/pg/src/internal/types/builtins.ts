@@ -1,0 +1,191 @@
+/**
+ * The built-in codecs. `format` is the result format the registry asks the server for; it was
+ * chosen per type by `test/types/bench.ts` (numbers in docs/types.md): binary where it is both
+ * exact and faster, text where the text is already the JavaScript value (strings) or is the
+ * exact one (float4's shortest round-trip digits, numeric's decimal digits).
+ */
+import type { Codec } from "../../PgTypes.js"
+import * as Bin from "./binary.js"
+import * as DT from "./datetime.js"
+import { Malformed } from "./errors.js"
+import { Interval, intervalBinary, intervalText } from "./interval.js"
+import { numericBinaryToString } from "./numeric.js"
+import { Oid } from "./oids.js"
+
+export interface ResolvedOptions {
+  readonly int8: "bigint" | "string" | "number"
+  readonly numeric: "string" | "number"
+  readonly dates: "date" | "string"
+  readonly json: "parse" | "string"
+}
+
+/** The decoder of types whose text is already the JavaScript value; the registry skips guarding it. */
+export const identity = (text: string): string => text
+
+const codec = (
+  name: keyof typeof Oid & string,
+  decodeText: (text: string) => unknown,
+  decodeBinary: (bytes: Uint8Array) => unknown,
+  format: 0 | 1
+): Codec => {
+  const arrayName = `_${name}` as keyof typeof Oid
+  return { oid: Oid[name], name, arrayOid: Oid[arrayName], decodeText, decodeBinary, format }
+}
+
+const bool = (text: string): boolean => {
+  if (text === "t") return true
+  if (text === "f") return false
+  return Malformed.throw("bool", text)
+}
+
+const integer = (text: string): number => {
+  const n = Number(text)
+  if (!Number.isInteger(n) || text.length === 0) Malformed.throw("integer", text)
+  return n
+}
+
+const float = (text: string): number => {
+  const n = Number(text)
+  // Number("") is 0 and Number(" 1") is 1: only accept what PostgreSQL prints.
+  if (Number.isNaN(n) && text !== "NaN") Malformed.throw("float", text)
+  return n
+}
+
+const int8Number = (n: number | bigint): number => {
+  if (typeof n === "bigint" ? n > 9007199254740991n || n < -9007199254740991n : !Number.isSafeInteger(n)) {
+    throw new Malformed(`int8 ${n} does not fit a JavaScript number exactly; use int8: "bigint" or "string"`)
+  }
+  return Number(n)
+}
+
+const int8Text = (text: string): bigint => {
+  if (!/^-?\d+$/.test(text)) Malformed.throw("int8", text)
+  return BigInt(text)
+}
+
+/** bytea text output: `\x` hex (the default bytea_output) or the legacy escape format. */
+export const byteaText = (text: string): Uint8Array => {
+  if (text.startsWith("\\x")) {
+    const out = Bin.fromHex(text, 2)
+    return out ?? Malformed.throw("bytea", text)
+  }
+  const out: Array<number> = []
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c !== 92) {
+      out.push(c)
+    } else if (text.charCodeAt(i + 1) === 92) {
+      out.push(92)
+      i++
+    } else {
+      const octal = text.slice(i + 1, i + 4)
+      if (!/^[0-3][0-7]{2}$/.test(octal)) Malformed.throw("bytea", text)
+      out.push(parseInt(octal, 8))
+      i += 3
+    }
+  }
+  return Uint8Array.from(out)
+}
+
+const uuidBinary = (b: Uint8Array): string => {
+  Bin.expectLength(b, 16, "uuid")
+  return `${Bin.toHex(b, 0, 4)}-${Bin.toHex(b, 4, 6)}-${Bin.toHex(b, 6, 8)}-${Bin.toHex(b, 8, 10)}-${
+    Bin.toHex(b, 10, 16)
+  }`
+}
+
+const jsonbBinary = (b: Uint8Array): string => {
+  if (b[0] !== 1) throw new Malformed(`unsupported binary jsonb version ${b[0]}`)
+  return Bin.utf8(b.subarray(1))
+}
+
+const int2Binary = (b: Uint8Array): number => {
+  Bin.expectLength(b, 2, "int2")
+  return Bin.int16(b, 0)
+}
+const int4Binary = (b: Uint8Array): number => {
+  Bin.expectLength(b, 4, "int4")
+  return Bin.int32(b, 0)
+}
+const int8Binary = (b: Uint8Array): bigint => {
+  Bin.expectLength(b, 8, "int8")
+  return Bin.int64BigInt(b, 0)
+}
+const oidBinary = (b: Uint8Array): number => {
+  Bin.expectLength(b, 4, "oid")
+  return Bin.uint32(b, 0)
+}
+const float4Binary = (b: Uint8Array): number => {
+  Bin.expectLength(b, 4, "float4")
+  return shortestFloat4(Bin.float32(b, 0))
+}
+/** The shortest decimal that reads back as the same float4: what PostgreSQL 12+ prints as text. */
+const shortestFloat4 = (x: number): number => {
+  if (!Number.isFinite(x) || x === 0) return x
+  for (let p = 1; p <= 9; p++) {
+    const candidate = Number(x.toPrecision(p))
+    if (Math.fround(candidate) === x) return candidate
+  }
+  return x
+}
+const float8Binary = (b: Uint8Array): number => {
+  Bin.expectLength(b, 8, "float8")
+  return Bin.float64(b, 0)
+}
+const boolBinary = (b: Uint8Array): boolean => {
+  Bin.expectLength(b, 1, "bool")
+  return b[0] !== 0
+}
+const copyBytes = (b: Uint8Array): Uint8Array => b.slice()
+
+export const builtinCodecs = (o: ResolvedOptions): ReadonlyArray<Codec> => {
+  const json = o.json === "parse" ? (text: string): unknown => JSON.parse(text) : identity
+  const dateMode = o.dates === "date"
+  return [
+    codec("bool", bool, boolBinary, 1),
+    codec("int2", integer, int2Binary, 1),
+    codec("int4", integer, int4Binary, 1),
+    o.int8 === "bigint"
+      ? codec("int8", int8Text, int8Binary, 1)
+      : o.int8 === "string"
+      ? codec("int8", identity, (b) => String(int8Binary(b)), 0)
+      : codec("int8", (t) => int8Number(integer(t)), (b) => int8Number(int8Binary(b)), 1),
+    codec("oid", integer, oidBinary, 1),
+    codec("float4", float, float4Binary, 0),
+    codec("float8", float, float8Binary, 1),
+    o.numeric === "string"
+      ? codec("numeric", identity, numericBinaryToString, 0)
+      : codec("numeric", float, (b) => Number(numericBinaryToString(b)), 0),
+    codec("text", identity, Bin.utf8, 0),
+    codec("varchar", identity, Bin.utf8, 0),
+    codec("bpchar", identity, Bin.utf8, 0),
+    codec("name", identity, Bin.utf8, 0),
+    codec("char", identity, Bin.utf8, 0),
+    codec("xml", identity, Bin.utf8, 0),
+    codec("bytea", byteaText, copyBytes, 1),
+    codec("json", json, (b) => json(Bin.utf8(b)), 0),
+    codec("jsonb", json, (b) => json(jsonbBinary(b)), 0),
+    codec("uuid", identity, uuidBinary, 0),
+    dateMode
+      ? codec("date", DT.dateTextToDate, DT.dateBinaryToDate, 1)
+      : codec("date", identity, DT.dateBinaryToString, 0),
+    dateMode
+      ? codec("timestamp", DT.timestampTextToDate, DT.timestampBinaryToDate, 1)
+      : codec("timestamp", identity, DT.timestampBinaryToString(""), 0),
+    dateMode
+      ? codec("timestamptz", DT.timestampTextToDate, DT.timestampBinaryToDate, 1)
+      : codec("timestamptz", identity, DT.timestampBinaryToString("+00"), 0),
+    codec("time", identity, DT.timeBinaryToString, 0),
+    codec("timetz", identity, DT.timetzBinaryToString, 0),
+    codec("interval", intervalText, intervalBinary, 1),
+    codec("inet", identity, copyBytes, 0),
+    codec("cidr", identity, copyBytes, 0),
+    codec("macaddr", identity, copyBytes, 0),
+    codec("regproc", identity, copyBytes, 0),
+    codec("regclass", identity, copyBytes, 0),
+    codec("xid", integer, oidBinary, 0),
+    codec("cid", integer, oidBinary, 0)
+  ]
+}
+
+export { Interval }

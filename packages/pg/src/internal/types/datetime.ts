@@ -1,0 +1,216 @@
+/**
+ * date, time, timetz, timestamp, timestamptz: text (DateStyle ISO) and binary forms.
+ *
+ * Binary values count from PostgreSQL's epoch 2000-01-01 00:00:00 UTC: days (int32) for `date`,
+ * microseconds (int64) for timestamps; the extreme int32/int64 values mean ±infinity. The
+ * calendar is the proleptic Gregorian one with an astronomical year 0 (= 1 BC), like JavaScript's.
+ */
+import { expectLength, floorDiv64, int32, int64Parts } from "./binary.js"
+import { Malformed } from "./errors.js"
+
+const MS_PER_DAY = 86_400_000
+const PG_EPOCH_DAYS = 10_957 // 2000-01-01 - 1970-01-01 in days
+const PG_EPOCH_MS = PG_EPOCH_DAYS * MS_PER_DAY
+/** The largest |ms since 1970| a JavaScript Date can hold. */
+const DATE_MAX_MS = 8.64e15
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (astronomical year). */
+export const daysFromCivil = (year: number, month: number, day: number): number => {
+  const y = month <= 2 ? year - 1 : year
+  const era = Math.floor(y / 400)
+  const yoe = y - era * 400
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
+  return era * 146_097 + doe - 719_468
+}
+
+/** The proleptic Gregorian date (astronomical year) of a day count since 1970-01-01. */
+export const civilFromDays = (days: number): readonly [year: number, month: number, day: number] => {
+  const z = days + 719_468
+  const era = Math.floor(z / 146_097)
+  const doe = z - era * 146_097
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365)
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
+  const mp = Math.floor((5 * doy + 2) / 153)
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1
+  const month = mp < 10 ? mp + 3 : mp - 9
+  return [era * 400 + yoe + (month <= 2 ? 1 : 0), month, day]
+}
+
+const pad2 = (n: number): string => (n < 10 ? "0" + n : String(n))
+const pad4 = (n: number): string => (n < 10 ? "000" + n : n < 100 ? "00" + n : n < 1000 ? "0" + n : String(n))
+
+/** `.ffffff` with trailing zeros removed, or "" for a whole second (as PostgreSQL prints it). */
+const fraction = (micros: number): string => {
+  if (micros === 0) return ""
+  let s = String(micros).padStart(6, "0")
+  while (s.endsWith("0")) s = s.slice(0, -1)
+  return "." + s
+}
+
+const toDate = (ms: number, text: () => string): Date => {
+  if (!(ms >= -DATE_MAX_MS && ms <= DATE_MAX_MS)) {
+    throw new Malformed(`${text()} is outside the range of a JavaScript Date; use the "string" dates mode`)
+  }
+  return new Date(ms)
+}
+
+// --- text (DateStyle ISO) -------------------------------------------------------------------
+
+const timestampRe =
+  /^(\d{4,})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?(?:([+-])(\d\d)(?::?(\d\d)(?::?(\d\d))?)?|Z)?( BC)?$/
+const dateRe = /^(\d{4,})-(\d\d)-(\d\d)( BC)?$/
+
+const astronomicalYear = (digits: string, bc: string | undefined): number => {
+  const year = Number(digits)
+  return bc === undefined ? year : 1 - year
+}
+
+/** Milliseconds since 1970 of an ISO timestamp text; the offset (if any) is applied. */
+const timestampTextToMs = (text: string): number => {
+  const m = timestampRe.exec(text)
+  if (m === null) {
+    return text === "infinity"
+      ? Infinity
+      : text === "-infinity"
+      ? -Infinity
+      : (() => {
+        throw new Malformed(`cannot read timestamp ${JSON.stringify(text)} (the connection must use DateStyle ISO)`)
+      })()
+  }
+  const days = daysFromCivil(astronomicalYear(m[1]!, m[12]), Number(m[2]), Number(m[3]))
+  const millis = m[7] === undefined ? 0 : Math.floor(Number(m[7].padEnd(6, "0")) / 1000)
+  let ms = days * MS_PER_DAY + Number(m[4]) * 3_600_000 + Number(m[5]) * 60_000 + Number(m[6]) * 1000 + millis
+  if (m[8] !== undefined) {
+    const offset = Number(m[9]) * 3600 + Number(m[10] ?? 0) * 60 + Number(m[11] ?? 0)
+    ms -= (m[8] === "-" ? -offset : offset) * 1000
+  }
+  return ms
+}
+
+/** timestamp/timestamptz text → Date (timestamp without time zone is read as UTC) or ±Infinity. */
+export const timestampTextToDate = (text: string): Date | number => {
+  const ms = timestampTextToMs(text)
+  return ms === Infinity || ms === -Infinity ? ms : toDate(ms, () => text)
+}
+
+/** date text → Date at 00:00 UTC of that day, or ±Infinity. */
+export const dateTextToDate = (text: string): Date | number => {
+  const m = dateRe.exec(text)
+  if (m === null) {
+    if (text === "infinity") return Infinity
+    if (text === "-infinity") return -Infinity
+    throw new Malformed(`cannot read date ${JSON.stringify(text)} (the connection must use DateStyle ISO)`)
+  }
+  return toDate(daysFromCivil(astronomicalYear(m[1]!, m[4]), Number(m[2]), Number(m[3])) * MS_PER_DAY, () => text)
+}
+
+// --- binary ---------------------------------------------------------------------------------
+
+const isInfinity64 = (hi: number, lo: number): number =>
+  hi === 0x7fffffff && lo === 0xffffffff ? 1 : hi === -0x80000000 && lo === 0 ? -1 : 0
+
+/** Splits microseconds since 2000 into [ms since 1970, sub-millisecond micros]. */
+const timestampBinaryParts = (b: Uint8Array): readonly [ms: number, micros: number] | number => {
+  expectLength(b, 8, "timestamp")
+  const [hi, lo] = int64Parts(b, 0)
+  const inf = isInfinity64(hi, lo)
+  if (inf !== 0) return inf * Infinity
+  const [ms, rem] = floorDiv64(hi, lo, 1000)
+  return [ms + PG_EPOCH_MS, rem]
+}
+
+export const timestampBinaryToDate = (b: Uint8Array): Date | number => {
+  const parts = timestampBinaryParts(b)
+  if (typeof parts === "number") return parts
+  return toDate(parts[0], () => `timestamp ${formatTimestamp(parts[0], parts[1], "")}`)
+}
+
+export const dateBinaryToDate = (b: Uint8Array): Date | number => {
+  expectLength(b, 4, "date")
+  const days = int32(b, 0)
+  if (days === 0x7fffffff) return Infinity
+  if (days === -0x80000000) return -Infinity
+  return toDate((days + PG_EPOCH_DAYS) * MS_PER_DAY, () => `date ${formatDate(days + PG_EPOCH_DAYS)}`)
+}
+
+const formatDateParts = (year: number, month: number, day: number): string =>
+  `${pad4(year <= 0 ? 1 - year : year)}-${pad2(month)}-${pad2(day)}`
+
+/** PostgreSQL's ISO text of a date given as days since 1970. */
+export const formatDate = (days: number): string => {
+  const [y, m, d] = civilFromDays(days)
+  return formatDateParts(y, m, d) + (y <= 0 ? " BC" : "")
+}
+
+const formatClock = (msOfDay: number, micros: number): string => {
+  const s = Math.floor(msOfDay / 1000)
+  return `${pad2(Math.floor(s / 3600))}:${pad2(Math.floor(s / 60) % 60)}:${pad2(s % 60)}${
+    fraction((msOfDay % 1000) * 1000 + micros)
+  }`
+}
+
+/** PostgreSQL's ISO text of a timestamp (ms since 1970 + sub-ms micros); `zone` is "" or "+00". */
+export const formatTimestamp = (ms: number, micros: number, zone: string): string => {
+  const days = Math.floor(ms / MS_PER_DAY)
+  const [y, m, d] = civilFromDays(days)
+  return `${formatDateParts(y, m, d)} ${formatClock(ms - days * MS_PER_DAY, micros)}${zone}${y <= 0 ? " BC" : ""}`
+}
+
+export const timestampBinaryToString = (zone: string) => (b: Uint8Array): string => {
+  const parts = timestampBinaryParts(b)
+  if (typeof parts === "number") return parts > 0 ? "infinity" : "-infinity"
+  return formatTimestamp(parts[0], parts[1], zone)
+}
+
+export const dateBinaryToString = (b: Uint8Array): string => {
+  expectLength(b, 4, "date")
+  const days = int32(b, 0)
+  if (days === 0x7fffffff) return "infinity"
+  if (days === -0x80000000) return "-infinity"
+  return formatDate(days + PG_EPOCH_DAYS)
+}
+
+/** time: int64 microseconds since midnight. */
+export const timeBinaryToString = (b: Uint8Array): string => {
+  expectLength(b, 8, "time")
+  const [hi, lo] = int64Parts(b, 0)
+  const [ms, micros] = floorDiv64(hi, lo, 1000)
+  return formatClock(ms, micros)
+}
+
+/** timetz: int64 microseconds since midnight, then the zone as int32 seconds WEST of UTC. */
+export const timetzBinaryToString = (b: Uint8Array): string => {
+  expectLength(b, 12, "timetz")
+  const [hi, lo] = int64Parts(b, 0)
+  const [ms, micros] = floorDiv64(hi, lo, 1000)
+  const west = int32(b, 8)
+  const abs = Math.abs(west)
+  const hh = Math.floor(abs / 3600)
+  const mm = Math.floor(abs / 60) % 60
+  const ss = abs % 60
+  const zone = (west > 0 ? "-" : "+") + pad2(hh) + (mm !== 0 || ss !== 0 ? ":" + pad2(mm) : "") +
+    (ss !== 0 ? ":" + pad2(ss) : "")
+  return formatClock(ms, micros) + zone
+}
+
+// --- parameters -----------------------------------------------------------------------------
+
+/**
+ * A Date as timestamptz input text: ISO 8601 in UTC, with PostgreSQL's ` BC` suffix for years
+ * before 1 AD and plain digits for years after 9999 (JavaScript's `toISOString` writes `-000044`
+ * / `+010000`, which PostgreSQL does not accept).
+ */
+export const dateToTimestamptzText = (date: Date): string | undefined => {
+  const ms = date.getTime()
+  if (Number.isNaN(ms)) return undefined
+  const year = date.getUTCFullYear()
+  if (year >= 1 && year <= 9999) return date.toISOString()
+  const days = Math.floor(ms / MS_PER_DAY)
+  const msOfDay = ms - days * MS_PER_DAY
+  const [y, m, d] = civilFromDays(days)
+  const s = Math.floor(msOfDay / 1000)
+  return `${formatDateParts(y, m, d)}T${pad2(Math.floor(s / 3600))}:${pad2(Math.floor(s / 60) % 60)}:${pad2(s % 60)}.${
+    String(msOfDay % 1000).padStart(3, "0")
+  }Z${y <= 0 ? " BC" : ""}`
+}
