@@ -15,7 +15,7 @@
 import type * as PgConnection from "@berth/pg/PgConnection"
 import * as Pool from "@berth/pool/Pool"
 import type { Scope } from "effect"
-import { Context, Effect, Exit, FiberRef, Metric, Predicate, Schedule } from "effect"
+import { Context, Effect, Exit, FiberRef, Layer, Metric, Predicate, Schedule } from "effect"
 import { Db } from "./Db.js"
 import { CommitOutcomeUnknownError, type DbError, TxClosedError, TxRolledBackError } from "./DbError.js"
 import * as Observe from "./internal/observe.js"
@@ -301,3 +301,29 @@ export const begin = (options: TxOptions.TxOptions = {}): Effect.Effect<Handle, 
       rollback: end(Exit.fail("rollback"))
     } satisfies Handle
   }))
+
+/**
+ * A layer that runs everything it is provided to inside one transaction that is always
+ * rolled back when the layer is released: test isolation without re-creating databases.
+ * Transactions inside become savepoints.
+ *
+ * @example
+ * ```ts
+ * import { Db, Tx } from "@berth/sql"
+ * import { Effect, Layer } from "effect"
+ *
+ * const TestDb = Tx.layerRollback().pipe(Layer.provideMerge(Db.layer({ url: "postgres://postgres@127.0.0.1:5432/postgres" })))
+ * // inserts made by a test using TestDb are gone when the test ends
+ * const test = Db.execute("insert into users(name) values ('temp')").pipe(Effect.provide(TestDb))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layerRollback = (options: TxOptions.TxOptions = {}): Layer.Layer<never, TxError, Db> =>
+  Layer.scopedContext(
+    Effect.uninterruptible(Effect.gen(function*() {
+      const opened = yield* open(options)
+      yield* Effect.addFinalizer(() => Effect.ignore(opened.end(Exit.fail("rolled back by layerRollback"))))
+      return Context.make(Session.CurrentSession, opened.session) as Context.Context<never>
+    }))
+  )
