@@ -61,6 +61,30 @@ export interface Target {
   readonly spans: boolean
 }
 
+const durationMetrics = new Map<string, Metric.Metric.Histogram<number>>()
+const errorMetrics = new Map<string, Metric.Metric.Counter<number>>()
+
+// Tagged metrics are cached: tagging allocates a new metric key per call otherwise.
+const durationFor = (pool: string, operation: string): Metric.Metric.Histogram<number> => {
+  const key = `${pool}\u0000${operation}`
+  let metric = durationMetrics.get(key)
+  if (metric === undefined) {
+    metric = Metric.tagged(Metric.tagged(operationDuration, "db_operation_name", operation), "pool", pool)
+    durationMetrics.set(key, metric)
+  }
+  return metric
+}
+
+const errorsFor = (pool: string, code: string): Metric.Metric.Counter<number> => {
+  const key = `${pool}\u0000${code}`
+  let metric = errorMetrics.get(key)
+  if (metric === undefined) {
+    metric = Metric.tagged(Metric.tagged(operationErrors, "db_response_status_code", code), "pool", pool)
+    errorMetrics.set(key, metric)
+  }
+  return metric
+}
+
 /**
  * Wraps one statement in a span (when enabled) and records its duration and failure.
  */
@@ -74,18 +98,13 @@ export const statement = <A, E extends PgError.PgError | { readonly _tag: string
     const start = performance.now()
     return Effect.onExit(effect, (exit) => {
       const seconds = (performance.now() - start) / 1000
-      const recorded = Metric.update(
-        Metric.tagged(Metric.tagged(operationDuration, "db_operation_name", operation), "pool", target.pool),
-        seconds
-      )
+      const recorded = Metric.update(durationFor(target.pool, operation), seconds)
       if (exit._tag === "Success") return recorded
       const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
       if (failure === undefined) return recorded
       return Effect.zipRight(
         recorded,
-        Metric.increment(
-          Metric.tagged(Metric.tagged(operationErrors, "db_response_status_code", statusCode(failure)), "pool", target.pool)
-        )
+        Metric.increment(errorsFor(target.pool, statusCode(failure)))
       )
     })
   })
