@@ -1,0 +1,785 @@
+/**
+ * The migration commands: `up`, `down`, `goto`, `status`, `version`, `validate`,
+ * `force`, `repair` and `baseline`, as Effects that run on any `@effect/sql`
+ * `SqlClient` connected to PostgreSQL, and `layer`, which migrates (or verifies) before
+ * the rest of an application starts.
+ *
+ * Every command that changes something runs under a session-level advisory lock on one
+ * pinned connection, so concurrent runners (replicas starting together) serialize, and
+ * accepts `dryRun` to return the SQL it would send instead of sending it.
+ *
+ * @since 0.1.0
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Clock, Duration, Effect, Either, Layer } from "effect"
+import * as os from "node:os"
+import * as Execute from "./internal/execute.js"
+import * as History from "./internal/history.js"
+import * as Lock from "./internal/lock.js"
+import * as Plan from "./internal/plan.js"
+import * as Session from "./internal/session.js"
+import {
+  ChecksumMismatch,
+  ConfigError,
+  type LockHolder,
+  type MigrateError,
+  NotUpToDate,
+  UnknownVersion
+} from "./MigrateError.js"
+import * as Migration from "./Migration.js"
+import type { MigrationSource } from "./MigrationSource.js"
+
+/**
+ * Options shared by every command.
+ *
+ * @since 0.1.0
+ */
+export interface Options<R = never> {
+  readonly source: MigrationSource<R>
+  /** History table, `table` or `schema.table` (default `berth_migrations`, in the search path). */
+  readonly table?: string | undefined
+  /** How long to wait for another runner's lock (default 1 minute). */
+  readonly lockTimeout?: Duration.DurationInput | undefined
+  /** `false`: fail at once with `LockError` if another runner holds the lock (default `true`). */
+  readonly wait?: boolean | undefined
+  /** Apply pending migrations older than the newest applied one (default `false`: refuse). */
+  readonly allowOutOfOrder?: boolean | undefined
+  /** Refuse to run when applied migrations were edited (default `true`). */
+  readonly validateChecksums?: boolean | undefined
+  /** Compute and return the SQL, change nothing (default `false`). */
+  readonly dryRun?: boolean | undefined
+  /** Recorded in `applied_by` (default `user@host` of this process). */
+  readonly appliedBy?: string | undefined
+  /** Progress; the default logs each event with `Effect.log`. */
+  readonly onEvent?: ((event: Event) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * Progress of a command.
+ *
+ * @since 0.1.0
+ */
+export type Event =
+  | { readonly _tag: "LockWaiting"; readonly holder: LockHolder | undefined }
+  | { readonly _tag: "LockAcquired"; readonly waitedMillis: number }
+  | Execute.StepEvent
+
+/**
+ * One step a command took (or, in a dry run, would take).
+ *
+ * @since 0.1.0
+ */
+export interface StepResult {
+  readonly version: number
+  readonly name: string
+  readonly direction: "up" | "down"
+  readonly transactional: boolean
+  /** `undefined` in a dry run. */
+  readonly durationMs: number | undefined
+}
+
+/**
+ * The outcome of `up`, `down` and `goto`.
+ *
+ * @since 0.1.0
+ */
+export interface RunResult {
+  readonly dryRun: boolean
+  readonly steps: ReadonlyArray<StepResult>
+  /** Highest applied version before and after. */
+  readonly from: number | undefined
+  readonly to: number | undefined
+  /** The SQL script of a dry run (empty otherwise). */
+  readonly sql: string
+}
+
+/**
+ * The state of one version in `status`.
+ *
+ * @since 0.1.0
+ */
+export interface StatusEntry {
+  readonly version: number
+  readonly name: string
+  readonly state: "applied" | "baseline" | "forced" | "pending" | "failed" | "running" | "missing"
+  readonly modified: boolean
+  readonly outOfOrder: boolean
+  readonly appliedAt: Date | undefined
+  readonly durationMs: number | undefined
+  readonly appliedBy: string | undefined
+  readonly error: string | undefined
+}
+
+/**
+ * `status`: every version, and the summary a CI check needs.
+ *
+ * @since 0.1.0
+ */
+export interface StatusReport {
+  readonly table: string
+  readonly current: number | undefined
+  readonly entries: ReadonlyArray<StatusEntry>
+  readonly pending: ReadonlyArray<number>
+  readonly outOfOrder: ReadonlyArray<number>
+  readonly modified: ReadonlyArray<number>
+  readonly missing: ReadonlyArray<number>
+  readonly failed: ReadonlyArray<number>
+}
+
+interface Resolved {
+  readonly table: History.TableName
+  readonly lockKey: bigint
+  readonly lockTimeout: Duration.Duration
+  readonly wait: boolean
+  readonly rules: Plan.Rules
+  readonly dryRun: boolean
+  readonly appliedBy: string
+  readonly onEvent: (event: Event) => Effect.Effect<void>
+}
+
+const defaultAppliedBy = (): string => {
+  try {
+    return `${os.userInfo().username}@${os.hostname()}`
+  } catch {
+    return `pid ${process.pid}@${os.hostname()}`
+  }
+}
+
+/**
+ * Logs an event with `Effect.log` (the default `onEvent`).
+ *
+ * @example
+ * ```ts
+ * import { Migrator } from "@berth/migrate"
+ * import { Effect } from "effect"
+ *
+ * const onEvent = (event: Migrator.Event) => Effect.zipRight(Effect.logDebug(event._tag), Migrator.logEvent(event))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const logEvent = (event: Event): Effect.Effect<void> => {
+  switch (event._tag) {
+    case "LockWaiting":
+      return Effect.logInfo(
+        `waiting for the migration lock${event.holder === undefined ? "" : ` held by pid ${event.holder.pid}`}`
+      )
+    case "LockAcquired":
+      return event.waitedMillis > 0 ? Effect.logInfo(`migration lock acquired after ${event.waitedMillis} ms`) : Effect.void
+    case "StepStarted":
+      return Effect.logDebug(`${event.step.direction} ${Migration.label(event.step.migration)}`)
+    case "StepFinished":
+      return Effect.logInfo(
+        `${event.step.direction === "up" ? "applied" : "reverted"} ${
+          Migration.label(event.step.migration)
+        } (${event.durationMs} ms)`
+      ).pipe(Effect.annotateLogs({ version: event.step.migration.version, duration_ms: event.durationMs }))
+    case "StepFailed":
+      return Effect.logError(event.error.message)
+  }
+}
+
+const resolve = <R>(options: Options<R>): Effect.Effect<Resolved, ConfigError> =>
+  Effect.gen(function*() {
+    const table = yield* History.parseTableName(options.table ?? "berth_migrations")
+    const lockTimeout = Duration.decodeUnknown(options.lockTimeout ?? Duration.minutes(1))
+    if (lockTimeout._tag === "None" || !Duration.isFinite(lockTimeout.value)) {
+      return yield* new ConfigError({ option: "lockTimeout", message: "lockTimeout must be a finite duration" })
+    }
+    return {
+      table,
+      lockKey: Lock.key(table.display),
+      lockTimeout: lockTimeout.value,
+      wait: options.wait ?? true,
+      rules: {
+        allowOutOfOrder: options.allowOutOfOrder ?? false,
+        validateChecksums: options.validateChecksums ?? true
+      },
+      dryRun: options.dryRun ?? false,
+      appliedBy: options.appliedBy ?? defaultAppliedBy(),
+      onEvent: options.onEvent ?? logEvent
+    }
+  })
+
+const readRows = (session: Session.Session, table: History.TableName) =>
+  Effect.gen(function*() {
+    const [exists] = yield* session.run(History.exists(table))
+    if (exists?.["exists"] !== true) return { exists: false, rows: [] as ReadonlyArray<History.Row> }
+    const rows = yield* session.run(History.select(table))
+    return { exists: true, rows: rows.map(History.decode) }
+  })
+
+/** Reserves a connection for the duration of `f`. */
+const withSession = <A, E, R>(f: (session: Session.Session) => Effect.Effect<A, E, R>) =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const conn = yield* sql.reserve
+      return yield* f(Session.make(conn))
+    })
+  )
+
+/**
+ * Reserves a connection, takes the migration lock on it, makes sure the history table
+ * exists and hands the rows to `f`. The lock is released (and an open transaction rolled
+ * back) however `f` ends.
+ */
+const locked = <A, E, R>(
+  cfg: Resolved,
+  f: (ctx: Execute.Context, rows: ReadonlyArray<History.Row>) => Effect.Effect<A, E, R>
+) =>
+  withSession((session) =>
+    Effect.gen(function*() {
+      const ctx: Execute.Context = { session, table: cfg.table, appliedBy: cfg.appliedBy, transaction: { open: false } }
+      const waited = yield* Effect.acquireRelease(
+        Lock.acquire(session, cfg.lockKey, {
+          wait: cfg.wait,
+          timeout: cfg.lockTimeout,
+          onWait: (holder) => cfg.onEvent({ _tag: "LockWaiting", holder })
+        }),
+        () =>
+          Effect.gen(function*() {
+            if (ctx.transaction.open) yield* session.exec("ROLLBACK").pipe(Effect.ignore)
+            yield* Lock.release(session, cfg.lockKey).pipe(Effect.ignore)
+          })
+      )
+      yield* cfg.onEvent({ _tag: "LockAcquired", waitedMillis: waited })
+      for (const stmt of History.create(cfg.table)) yield* session.run(stmt)
+      const { rows } = yield* readRows(session, cfg.table)
+      return yield* f(ctx, rows)
+    })
+  )
+
+type Planner = (
+  status: Plan.Status,
+  migrations: ReadonlyArray<Migration.Migration>
+) => Either.Either<ReadonlyArray<Plan.Step>, MigrateError>
+
+const stepResult = (step: Plan.Step, durationMs: number | undefined): StepResult => ({
+  version: step.migration.version,
+  name: step.migration.name,
+  direction: step.direction,
+  transactional: (step.direction === "up" ? step.migration.up : step.migration.down!).transactional,
+  durationMs
+})
+
+const afterSteps = (before: number | undefined, status: Plan.Status, steps: ReadonlyArray<Plan.Step>) => {
+  const applied = new Set(
+    status.entries.filter((e) => e.state === "applied" || e.state === "baseline" || e.state === "forced" || e.state === "missing")
+      .map((e) => e.version)
+  )
+  for (const step of steps) {
+    if (step.direction === "up") applied.add(step.migration.version)
+    else applied.delete(step.migration.version)
+  }
+  void before
+  return applied.size === 0 ? undefined : Math.max(...applied)
+}
+
+const runPlan = <R>(options: Options<R>, planner: Planner) =>
+  Effect.gen(function*() {
+    const cfg = yield* resolve(options)
+    const migrations = yield* options.source
+    if (cfg.dryRun) {
+      // A dry run reads the history without the lock and without creating anything.
+      return yield* withSession((session) =>
+        Effect.gen(function*() {
+          const { exists, rows } = yield* readRows(session, cfg.table)
+          const status = Plan.status(migrations, rows)
+          const steps = yield* planner(status, migrations)
+          const script = [
+            ...(exists ? [] : History.create(cfg.table).map((s) => `${History.render(s)};`)),
+            ...steps.map((step) => Execute.render(cfg.table, cfg.appliedBy, step))
+          ]
+          return {
+            dryRun: true,
+            steps: steps.map((s) => stepResult(s, undefined)),
+            from: status.current,
+            to: afterSteps(status.current, status, steps),
+            sql: script.join("\n\n")
+          } satisfies RunResult
+        })
+      )
+    }
+    return yield* locked(cfg, (ctx, rows) =>
+      Effect.gen(function*() {
+        const status = Plan.status(migrations, rows)
+        const steps = yield* planner(status, migrations)
+        const results: Array<StepResult> = []
+        for (const step of steps) {
+          const durationMs = yield* Execute.run(ctx, step, cfg.onEvent)
+          results.push(stepResult(step, durationMs))
+        }
+        return {
+          dryRun: false,
+          steps: results,
+          from: status.current,
+          to: afterSteps(status.current, status, steps),
+          sql: ""
+        } satisfies RunResult
+      }))
+  })
+
+const checkCount = (option: string, n: number | undefined): Effect.Effect<void, ConfigError> =>
+  n === undefined || (Number.isSafeInteger(n) && n > 0)
+    ? Effect.void
+    : Effect.fail(new ConfigError({ option, message: `${option} must be a positive integer, got ${n}` }))
+
+/**
+ * Applies pending migrations in version order: all of them, or the first `count`.
+ *
+ * @example
+ * ```ts
+ * import { Migrator, MigrationSource } from "@berth/migrate"
+ * import { NodeContext } from "@effect/platform-node"
+ * import { PgClient } from "@effect/sql-pg"
+ * import { Effect, Redacted } from "effect"
+ *
+ * const program = Migrator.up({ source: MigrationSource.fromDirectory("./migrations") }).pipe(
+ *   Effect.tap((result) => Effect.log(`now at version ${result.to}`)),
+ *   Effect.provide(PgClient.layer({ url: Redacted.make(process.env.DATABASE_URL ?? "") })),
+ *   Effect.provide(NodeContext.layer)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const up = <R = never>(
+  options: Options<R>,
+  count?: number
+): Effect.Effect<RunResult, MigrateError | SqlError, SqlClient.SqlClient | R> =>
+  Effect.zipRight(checkCount("count", count), runPlan(options, (status) => Plan.up(status, count, options_rules(options))))
+
+const options_rules = <R>(options: Options<R>): Plan.Rules => ({
+  allowOutOfOrder: options.allowOutOfOrder ?? false,
+  validateChecksums: options.validateChecksums ?? true
+})
+
+/**
+ * Reverts the most recently applied migrations, newest first: one by default, `count`,
+ * or `"all"`. Fails with `Irreversible` before doing anything if one of them has no down.
+ *
+ * @example
+ * ```ts
+ * import { Migrator, MigrationSource } from "@berth/migrate"
+ *
+ * const source = MigrationSource.fromFiles({
+ *   "000001_t.up.sql": "create table t (id int)",
+ *   "000001_t.down.sql": "drop table t"
+ * })
+ * const program = Migrator.down({ source }, "all")
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const down = <R = never>(
+  options: Options<R>,
+  count: number | "all" = 1
+): Effect.Effect<RunResult, MigrateError | SqlError, SqlClient.SqlClient | R> =>
+  Effect.zipRight(
+    checkCount("count", count === "all" ? undefined : count),
+    runPlan(options, (status) => Plan.down(status, count === "all" ? undefined : count, options_rules(options)))
+  )
+
+/**
+ * Migrates up or down to exactly `version`: reverts applied migrations above it (newest
+ * first), then applies pending ones up to it. `0` reverts everything.
+ *
+ * @example
+ * ```ts
+ * import { Migrator, MigrationSource } from "@berth/migrate"
+ *
+ * const program = Migrator.goto({ source: MigrationSource.fromDirectory("./migrations") }, 20240131093000)
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const goto = <R = never>(
+  options: Options<R>,
+  version: number
+): Effect.Effect<RunResult, MigrateError | SqlError, SqlClient.SqlClient | R> =>
+  Effect.zipRight(
+    Number.isSafeInteger(version) && version >= 0
+      ? Effect.void
+      : Effect.fail(new ConfigError({ option: "version", message: `version must be a non-negative integer, got ${version}` })),
+    runPlan(options, (status, migrations) => Plan.goto(status, migrations, version, options_rules(options)))
+  )
+
+const toReport = (table: History.TableName, status: Plan.Status): StatusReport => ({
+  table: table.display,
+  current: status.current,
+  entries: status.entries.map((e) => ({
+    version: e.version,
+    name: e.name,
+    state: e.state,
+    modified: e.modified,
+    outOfOrder: e.outOfOrder,
+    appliedAt: e.row?.appliedAt,
+    durationMs: e.row?.durationMs ?? undefined,
+    appliedBy: e.row?.appliedBy,
+    error: e.row?.error?.message ?? (e.state === "running" ? "interrupted while running outside a transaction" : undefined)
+  })),
+  pending: status.pending.map((m) => m.version),
+  outOfOrder: status.outOfOrder.map((m) => m.version),
+  modified: status.modified.map((m) => m.version),
+  missing: status.missing.map((r) => r.version),
+  failed: status.failed.map((r) => r.version)
+})
+
+const readStatus = <R>(options: Options<R>) =>
+  Effect.gen(function*() {
+    const cfg = yield* resolve(options)
+    const migrations = yield* options.source
+    const { rows } = yield* withSession((session) => readRows(session, cfg.table))
+    return { cfg, migrations, rows, status: Plan.status(migrations, rows) }
+  })
+
+/**
+ * Compares the source with the history: applied, pending, failed, missing (applied but
+ * no longer in the source), modified (checksum changed) and out-of-order versions.
+ * Read-only: takes no lock and creates nothing.
+ *
+ * @example
+ * ```ts
+ * import { Migrator, MigrationSource } from "@berth/migrate"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const report = yield* Migrator.status({ source: MigrationSource.fromDirectory("./migrations") })
+ *   yield* Effect.log(`current ${report.current}, ${report.pending.length} pending`)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const status = <R = never>(
+  options: Options<R>
+): Effect.Effect<StatusReport, MigrateError | SqlError, SqlClient.SqlClient | R> =>
+  Effect.map(readStatus(options), ({ cfg, status }) => toReport(cfg.table, status))
+
+/**
+ * The highest applied version (`undefined` for an empty history) and whether a failed
+ * state blocks further runs (golang-migrate's "dirty").
+ *
+ * @example
+ * ```ts
+ * import { Migrator, MigrationSource } from "@berth/migrate"
+ *
+ * const program = Migrator.version({ source: MigrationSource.make([]) })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const version = <R = never>(
+  options: Options<R>
+): Effect.Effect<
+  { readonly version: number | undefined; readonly failed: boolean },
+  MigrateError | SqlError,
+  SqlClient.SqlClient | R
+> => Effect.map(readStatus(options), ({ status }) => ({ version: status.current, failed: status.failed.length > 0 }))
+
+/**
+ * Checks the checksums of applied migrations against the source. Fails with
+ * `ChecksumMismatch` listing every modified migration; succeeds with the number checked
+ * and the versions applied but missing from the source.
+ *
+ * @example
+ * ```ts
+ * import { Migrator, MigrationSource } from "@berth/migrate"
+ *
+ * const program = Migrator.validate({ source: MigrationSource.fromDirectory("./migrations") })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const validate = <R = never>(
+  options: Options<R>
+): Effect.Effect<
+  { readonly checked: number; readonly missing: ReadonlyArray<number> },
+  MigrateError | SqlError,
+  SqlClient.SqlClient | R
+> =>
+  Effect.flatMap(readStatus(options), ({ status }) =>
+    status.modified.length > 0
+      ? Effect.fail(new ChecksumMismatch({ modified: status.modified }))
+      : Effect.succeed({
+        checked: status.entries.filter((e) => e.migration !== undefined && e.row?.checksum != null).length,
+        missing: status.missing.map((r) => r.version)
+      }))
+
+/**
+ * The outcome of `force`, `repair` and `baseline`: what was changed (or, in a dry run,
+ * would be) and the SQL.
+ *
+ * @since 0.1.0
+ */
+export interface AdminResult {
+  readonly dryRun: boolean
+  /** One line per change, for humans. */
+  readonly changes: ReadonlyArray<string>
+  readonly sql: string
+}
+
+const admin = <R>(
+  options: Options<R>,
+  plan: (
+    cfg: Resolved,
+    migrations: ReadonlyArray<Migration.Migration>,
+    rows: ReadonlyArray<History.Row>
+  ) => Effect.Effect<ReadonlyArray<{ readonly change: string; readonly stmt: History.Stmt }>, MigrateError>
+) =>
+  Effect.gen(function*() {
+    const cfg = yield* resolve(options)
+    const migrations = yield* options.source
+    const build = (rows: ReadonlyArray<History.Row>) => plan(cfg, migrations, rows)
+    if (cfg.dryRun) {
+      return yield* withSession((session) =>
+        Effect.gen(function*() {
+          const { exists, rows } = yield* readRows(session, cfg.table)
+          const changes = yield* build(rows)
+          const sql = [
+            ...(exists ? [] : History.create(cfg.table)),
+            ...changes.map((c) => c.stmt)
+          ].map((s) => `${History.render(s)};`).join("\n")
+          return { dryRun: true, changes: changes.map((c) => c.change), sql } satisfies AdminResult
+        })
+      )
+    }
+    return yield* locked(cfg, (ctx, rows) =>
+      Effect.gen(function*() {
+        const changes = yield* build(rows)
+        if (changes.length > 0) {
+          yield* ctx.session.exec("BEGIN")
+          ctx.transaction.open = true
+          for (const c of changes) yield* ctx.session.run(c.stmt)
+          yield* ctx.session.exec("COMMIT")
+          ctx.transaction.open = false
+        }
+        return {
+          dryRun: false,
+          changes: changes.map((c) => c.change),
+          sql: changes.map((c) => `${History.render(c.stmt)};`).join("\n")
+        } satisfies AdminResult
+      }))
+  })
+
+/**
+ * Marks `version` as applied (state `forced`) with the source's current checksum,
+ * clearing a failed state on it: after you finished or repaired a failed migration by
+ * hand, or to accept an edited file. `reason` is stored in the row's `note`.
+ *
+ * @example
+ * ```ts
+ * import { Migrator, MigrationSource } from "@berth/migrate"
+ *
+ * const program = Migrator.force({ source: MigrationSource.fromDirectory("./migrations") }, 3, "index built by hand")
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const force = <R = never>(
+  options: Options<R>,
+  version: number,
+  reason?: string
+): Effect.Effect<AdminResult, MigrateError | SqlError, SqlClient.SqlClient | R> =>
+  admin(options, (cfg, migrations, rows) => {
+    const migration = migrations.find((m) => m.version === version)
+    if (migration === undefined) {
+      return Effect.fail(new UnknownVersion({ version, reason: "no migration has this version" }))
+    }
+    const row = rows.find((r) => r.version === version)
+    const was = row === undefined ? "not applied" : row.status
+    return Effect.succeed([{
+      change: `${Migration.label(migration)}: ${was} -> forced${
+        row?.error?.message === undefined ? "" : ` (recorded error was: ${row.error.message})`
+      }`,
+      stmt: History.upsert(cfg.table, {
+        version,
+        name: migration.name,
+        checksum: migration.checksum,
+        transactional: migration.up.transactional,
+        appliedBy: cfg.appliedBy,
+        status: "forced",
+        durationMs: null,
+        error: null,
+        note: reason ?? `forced by ${cfg.appliedBy}${row?.error?.message === undefined ? "" : `; error was: ${row.error.message}`}`
+      })
+    }])
+  })
+
+/**
+ * Clears failed states after a manual repair: a failed `up` row is removed (the
+ * migration is pending again and will be retried), a failed `down` row goes back to
+ * applied. With `acceptChecksums`, also records the current checksums of modified
+ * migrations. Each change lists the recorded server error it clears.
+ *
+ * @example
+ * ```ts
+ * import { Migrator, MigrationSource } from "@berth/migrate"
+ *
+ * const program = Migrator.repair({ source: MigrationSource.fromDirectory("./migrations") })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const repair = <R = never>(
+  options: Options<R>,
+  repairOptions?: { readonly acceptChecksums?: boolean | undefined }
+): Effect.Effect<AdminResult, MigrateError | SqlError, SqlClient.SqlClient | R> =>
+  admin(options, (cfg, migrations, rows) => {
+    const changes: Array<{ change: string; stmt: History.Stmt }> = []
+    for (const row of rows) {
+      if (row.status !== "failed" && row.status !== "running") continue
+      const reason = row.status === "running"
+        ? "interrupted while running outside a transaction"
+        : `failed: ${row.error?.message ?? "unknown error"}${row.error?.code === undefined ? "" : ` [${row.error.code}]`}`
+      const direction = row.error?.direction ?? "up"
+      changes.push(
+        direction === "up"
+          ? {
+            change: `${Migration.label(row)}: cleared (${reason}); it is pending again`,
+            stmt: History.remove(cfg.table, row.version)
+          }
+          : {
+            change: `${Migration.label(row)}: back to applied (its down ${reason})`,
+            stmt: History.setStatus(cfg.table, row.version, "applied", { error: null })
+          }
+      )
+    }
+    if (repairOptions?.acceptChecksums === true) {
+      for (const m of Plan.status(migrations, rows).modified) {
+        changes.push({
+          change: `${Migration.label(m)}: checksum ${m.recorded.slice(0, 12)} -> ${m.current.slice(0, 12)}`,
+          stmt: History.setChecksum(cfg.table, m.version, m.current, `checksum accepted by ${cfg.appliedBy}`)
+        })
+      }
+    }
+    return Effect.succeed(changes)
+  })
+
+/**
+ * Adopts an existing database: records every migration up to `version` as applied
+ * (state `baseline`, nothing is run), so `up` starts after it. If no migration has that
+ * version, a marker row is recorded for it. Refused when the history is not empty.
+ *
+ * @example
+ * ```ts
+ * import { Migrator, MigrationSource } from "@berth/migrate"
+ *
+ * const program = Migrator.baseline({ source: MigrationSource.fromDirectory("./migrations") }, 12)
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const baseline = <R = never>(
+  options: Options<R>,
+  version: number,
+  reason?: string
+): Effect.Effect<AdminResult, MigrateError | SqlError, SqlClient.SqlClient | R> =>
+  admin(options, (cfg, migrations, rows) => {
+    if (!Number.isSafeInteger(version) || version <= 0) {
+      return Effect.fail(new ConfigError({ option: "version", message: `version must be a positive integer, got ${version}` }))
+    }
+    if (rows.length > 0) {
+      return Effect.fail(
+        new ConfigError({ option: "version", message: `the history table already has ${rows.length} row(s); baseline adopts a database without history` })
+      )
+    }
+    const note = reason ?? `baseline ${version} by ${cfg.appliedBy}`
+    const adopted = migrations.filter((m) => m.version <= version)
+    const stmts = adopted.map((m) => ({
+      change: `${Migration.label(m)}: baseline`,
+      stmt: History.upsert(cfg.table, {
+        version: m.version,
+        name: m.name,
+        checksum: m.checksum,
+        transactional: m.up.transactional,
+        appliedBy: cfg.appliedBy,
+        status: "baseline",
+        durationMs: null,
+        error: null,
+        note
+      })
+    }))
+    if (!adopted.some((m) => m.version === version)) {
+      stmts.push({
+        change: `${Migration.label({ version, name: "baseline" })}: baseline marker`,
+        stmt: History.upsert(cfg.table, {
+          version,
+          name: "baseline",
+          checksum: undefined,
+          transactional: true,
+          appliedBy: cfg.appliedBy,
+          status: "baseline",
+          durationMs: null,
+          error: null,
+          note
+        })
+      })
+    }
+    return Effect.succeed(stmts)
+  })
+
+/**
+ * Options of the startup layer.
+ *
+ * @since 0.1.0
+ */
+export interface LayerOptions<R = never> extends Options<R> {
+  /** `"apply"` (default) migrates up; `"verify"` only checks and fails with `NotUpToDate`. */
+  readonly mode?: "apply" | "verify" | undefined
+}
+
+/**
+ * A Layer that migrates the database up (or only verifies it is up to date) when it is
+ * built, so the rest of the application starts on the expected schema. Progress is
+ * logged through `onEvent` (by default `Effect.log`). Several replicas starting at once
+ * serialize on the migration lock; the later ones find nothing to do.
+ *
+ * @example
+ * ```ts
+ * import { Migrator, MigrationSource } from "@berth/migrate"
+ * import { NodeContext } from "@effect/platform-node"
+ * import { PgClient } from "@effect/sql-pg"
+ * import { Config, Layer } from "effect"
+ *
+ * const Database = PgClient.layerConfig({ url: Config.redacted("DATABASE_URL") })
+ *
+ * const Migrated = Migrator.layer({ source: MigrationSource.fromDirectory("./migrations") }).pipe(
+ *   Layer.provide(NodeContext.layer)
+ * )
+ *
+ * // The application's layers depend on Migrated, so they start after the migrations ran.
+ * const App = Layer.mergeAll(Database, Migrated.pipe(Layer.provide(Database)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer = <R = never>(
+  options: LayerOptions<R>
+): Layer.Layer<never, MigrateError | SqlError, SqlClient.SqlClient | R> =>
+  Layer.effectDiscard(
+    Effect.gen(function*() {
+      const start = yield* Clock.currentTimeMillis
+      if (options.mode === "verify") {
+        const report = yield* status(options)
+        const problems = [
+          ...(report.failed.length > 0 ? [`failed: ${report.failed.join(", ")}`] : []),
+          ...(report.modified.length > 0 ? [`modified: ${report.modified.join(", ")}`] : [])
+        ]
+        if (report.pending.length > 0 || problems.length > 0) {
+          return yield* new NotUpToDate({ pending: report.pending, problems })
+        }
+        yield* Effect.logInfo(`database schema verified at version ${report.current ?? "none"}`)
+        return
+      }
+      const result = yield* up(options)
+      const took = (yield* Clock.currentTimeMillis) - start
+      yield* Effect.logInfo(
+        result.steps.length === 0
+          ? `database schema up to date at version ${result.to ?? "none"}`
+          : `applied ${result.steps.length} migration(s), now at version ${result.to} (${took} ms)`
+      )
+    })
+  )
