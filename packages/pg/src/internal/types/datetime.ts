@@ -10,7 +10,6 @@ import { Malformed } from "./errors.js"
 
 const MS_PER_DAY = 86_400_000
 const PG_EPOCH_DAYS = 10_957 // 2000-01-01 - 1970-01-01 in days
-const PG_EPOCH_MS = PG_EPOCH_DAYS * MS_PER_DAY
 /** The largest |ms since 1970| a JavaScript Date can hold. */
 const DATE_MAX_MS = 8.64e15
 
@@ -110,20 +109,24 @@ export const dateTextToDate = (text: string): Date | number => {
 const isInfinity64 = (hi: number, lo: number): number =>
   hi === 0x7fffffff && lo === 0xffffffff ? 1 : hi === -0x80000000 && lo === 0 ? -1 : 0
 
-/** Splits microseconds since 2000 into [ms since 1970, sub-millisecond micros]. */
-const timestampBinaryParts = (b: Uint8Array): readonly [ms: number, micros: number] | number => {
+/**
+ * Splits microseconds since 2000 into [seconds since 1970, micros within the second]. Seconds stay
+ * below 2^53 over the whole timestamp range, milliseconds would not (past the year ~287000).
+ */
+const timestampBinaryParts = (b: Uint8Array): readonly [seconds: number, micros: number] | number => {
   expectLength(b, 8, "timestamp")
   const [hi, lo] = int64Parts(b, 0)
   const inf = isInfinity64(hi, lo)
   if (inf !== 0) return inf * Infinity
-  const [ms, rem] = floorDiv64(hi, lo, 1000)
-  return [ms + PG_EPOCH_MS, rem]
+  const [seconds, micros] = floorDiv64(hi, lo, 1_000_000)
+  return [seconds + PG_EPOCH_DAYS * 86_400, micros]
 }
 
 export const timestampBinaryToDate = (b: Uint8Array): Date | number => {
   const parts = timestampBinaryParts(b)
   if (typeof parts === "number") return parts
-  return toDate(parts[0], () => `timestamp ${formatTimestamp(parts[0], parts[1], "")}`)
+  const [seconds, micros] = parts
+  return toDate(seconds * 1000 + Math.floor(micros / 1000), () => `timestamp ${formatTimestamp(seconds, micros, "")}`)
 }
 
 export const dateBinaryToDate = (b: Uint8Array): Date | number => {
@@ -143,18 +146,16 @@ export const formatDate = (days: number): string => {
   return formatDateParts(y, m, d) + (y <= 0 ? " BC" : "")
 }
 
-const formatClock = (msOfDay: number, micros: number): string => {
-  const s = Math.floor(msOfDay / 1000)
-  return `${pad2(Math.floor(s / 3600))}:${pad2(Math.floor(s / 60) % 60)}:${pad2(s % 60)}${
-    fraction((msOfDay % 1000) * 1000 + micros)
+const formatClock = (secondOfDay: number, micros: number): string =>
+  `${pad2(Math.floor(secondOfDay / 3600))}:${pad2(Math.floor(secondOfDay / 60) % 60)}:${pad2(secondOfDay % 60)}${
+    fraction(micros)
   }`
-}
 
-/** PostgreSQL's ISO text of a timestamp (ms since 1970 + sub-ms micros); `zone` is "" or "+00". */
-export const formatTimestamp = (ms: number, micros: number, zone: string): string => {
-  const days = Math.floor(ms / MS_PER_DAY)
+/** PostgreSQL's ISO text of a timestamp (seconds since 1970 + micros); `zone` is "" or "+00". */
+export const formatTimestamp = (seconds: number, micros: number, zone: string): string => {
+  const days = Math.floor(seconds / 86_400)
   const [y, m, d] = civilFromDays(days)
-  return `${formatDateParts(y, m, d)} ${formatClock(ms - days * MS_PER_DAY, micros)}${zone}${y <= 0 ? " BC" : ""}`
+  return `${formatDateParts(y, m, d)} ${formatClock(seconds - days * 86_400, micros)}${zone}${y <= 0 ? " BC" : ""}`
 }
 
 export const timestampBinaryToString = (zone: string) => (b: Uint8Array): string => {
@@ -175,15 +176,15 @@ export const dateBinaryToString = (b: Uint8Array): string => {
 export const timeBinaryToString = (b: Uint8Array): string => {
   expectLength(b, 8, "time")
   const [hi, lo] = int64Parts(b, 0)
-  const [ms, micros] = floorDiv64(hi, lo, 1000)
-  return formatClock(ms, micros)
+  const [seconds, micros] = floorDiv64(hi, lo, 1_000_000)
+  return formatClock(seconds, micros)
 }
 
 /** timetz: int64 microseconds since midnight, then the zone as int32 seconds WEST of UTC. */
 export const timetzBinaryToString = (b: Uint8Array): string => {
   expectLength(b, 12, "timetz")
   const [hi, lo] = int64Parts(b, 0)
-  const [ms, micros] = floorDiv64(hi, lo, 1000)
+  const [seconds, micros] = floorDiv64(hi, lo, 1_000_000)
   const west = int32(b, 8)
   const abs = Math.abs(west)
   const hh = Math.floor(abs / 3600)
@@ -191,7 +192,7 @@ export const timetzBinaryToString = (b: Uint8Array): string => {
   const ss = abs % 60
   const zone = (west > 0 ? "-" : "+") + pad2(hh) + (mm !== 0 || ss !== 0 ? ":" + pad2(mm) : "") +
     (ss !== 0 ? ":" + pad2(ss) : "")
-  return formatClock(ms, micros) + zone
+  return formatClock(seconds, micros) + zone
 }
 
 // --- parameters -----------------------------------------------------------------------------
