@@ -1,0 +1,151 @@
+/**
+ * The command line: `npm run bench -- <A|B|C|D|E|F|all> [options]`.
+ *
+ * @since 0.1.0
+ */
+import * as fs from "node:fs"
+import type { WorkloadId } from "./Contender.js"
+import * as Report from "./Report.js"
+import * as Runner from "./Runner.js"
+import * as Workload from "./Workload.js"
+
+/**
+ * Parsed command-line options.
+ *
+ * @since 0.1.0
+ */
+export interface Args {
+  readonly workloads: ReadonlyArray<WorkloadId>
+  readonly quick: boolean
+  readonly rounds: number | undefined
+  readonly durationMs: number | undefined
+  readonly contenders: ReadonlyArray<string> | undefined
+  readonly baseline: string | undefined
+  readonly json: string | undefined
+  readonly markdown: string | undefined
+  readonly installPeers: boolean
+}
+
+/**
+ * The usage text.
+ *
+ * @since 0.1.0
+ */
+export const usage = `usage: npm run bench -- <A|B|C|D|E|F|all|A,C,...> [options]
+
+  --quick              smoke sizes (CI); numbers are not meaningful
+  --rounds N           measured rounds per contender (default 3; 1 with --quick)
+  --duration S         seconds per measured round of A, D, E, F
+  --contenders a,b     only these contenders (file names in src/contenders/<workload>/)
+  --baseline name      compare against this contender (default per workload)
+  --json file          also write the report as JSON
+  --markdown file      also write the report as Markdown
+  --no-install         do not install the Effect 4 peers if they are missing
+
+The server is DATABASE_URL, or an embedded PostgreSQL started for the run.`
+
+/**
+ * Parses `argv` (without `node` and the script), throwing an Error with a message on bad input.
+ *
+ * @example
+ * ```ts
+ * import { Cli } from "@berth/bench"
+ *
+ * const args = Cli.parse(["A,B", "--quick", "--contenders", "pg,raw"])
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const parse = (argv: ReadonlyArray<string>): Args => {
+  let workloads: ReadonlyArray<WorkloadId> | undefined
+  let quick = false
+  let installPeers = true
+  let rounds: number | undefined
+  let durationMs: number | undefined
+  let contenders: ReadonlyArray<string> | undefined
+  let baseline: string | undefined
+  let json: string | undefined
+  let markdown: string | undefined
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const value = (): string => {
+      const v = argv[++i]
+      if (v === undefined || v.startsWith("--")) throw new Error(`${arg} needs a value`)
+      return v
+    }
+    const positive = (v: string): number => {
+      const n = Number(v)
+      if (!Number.isFinite(n) || n <= 0) throw new Error(`${arg} needs a positive number, got "${v}"`)
+      return n
+    }
+    switch (arg) {
+      case "--quick":
+        quick = true
+        break
+      case "--no-install":
+        installPeers = false
+        break
+      case "--rounds":
+        rounds = Math.round(positive(value()))
+        break
+      case "--duration":
+        durationMs = positive(value()) * 1000
+        break
+      case "--contenders":
+        contenders = value().split(",").map((s) => s.trim()).filter((s) => s !== "")
+        break
+      case "--baseline":
+        baseline = value()
+        break
+      case "--json":
+        json = value()
+        break
+      case "--markdown":
+        markdown = value()
+        break
+      default:
+        if (arg.startsWith("--")) throw new Error(`unknown option ${arg}`)
+        if (workloads !== undefined) throw new Error(`workloads given twice ("${arg}")`)
+        workloads = Workload.parse(arg)
+    }
+  }
+  if (workloads === undefined) throw new Error("no workload given")
+  return { workloads, quick, rounds, durationMs, contenders, baseline, json, markdown, installPeers }
+}
+
+/**
+ * Runs the command line and returns the exit code (0, or 1 if a contender failed).
+ *
+ * @example
+ * ```ts
+ * import { Cli } from "@berth/bench"
+ *
+ * const code = await Cli.main(["A", "--quick"])
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
+  let args: Args
+  try {
+    args = parse(argv)
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}\n\n${usage}`)
+    return 2
+  }
+  const report = await Runner.run({
+    workloads: args.workloads,
+    quick: args.quick,
+    installPeers: args.installPeers,
+    command: `npm run bench -- ${argv.join(" ")}`,
+    ...(args.rounds !== undefined ? { rounds: args.rounds } : {}),
+    ...(args.durationMs !== undefined ? { durationMs: args.durationMs } : {}),
+    ...(args.contenders !== undefined ? { contenders: args.contenders } : {}),
+    ...(args.baseline !== undefined ? { baseline: args.baseline } : {})
+  })
+  const md = Report.markdown(report)
+  console.log(md)
+  if (args.markdown !== undefined) fs.writeFileSync(args.markdown, md)
+  if (args.json !== undefined) fs.writeFileSync(args.json, Report.json(report))
+  return report.tables.some((t) => t.rows.some((r) => r.status === "failed")) ? 1 : 0
+}

@@ -1,0 +1,93 @@
+/**
+ * The entry point of one contender's child process: open, warm up, measure, close, and send
+ * one message back to the runner over the IPC channel.
+ */
+import { pathToFileURL } from "node:url"
+import type { Contender, Context, Phase } from "../Contender.js"
+
+/** What the runner passes to a child (JSON in argv[2]). */
+export interface Spec {
+  readonly file: string
+  readonly context: Context
+  readonly warmup: Phase | undefined
+  readonly measure: Phase
+}
+
+/** What a child sends back. */
+export type Message =
+  | {
+    readonly _tag: "Result"
+    readonly ops: number
+    readonly elapsedMs: number
+    readonly cpuMs: number
+    readonly maxRssKb: number | undefined
+    readonly counters: Readonly<Record<string, number>>
+    readonly description: string
+    readonly kind: Contender["kind"]
+  }
+  | { readonly _tag: "Unavailable"; readonly reason: string; readonly description: string }
+  | { readonly _tag: "Failed"; readonly reason: string; readonly description: string }
+
+const send = (message: Message): Promise<void> =>
+  new Promise((resolve) => {
+    if (process.send === undefined) {
+      console.log(JSON.stringify(message))
+      return resolve()
+    }
+    process.send(message, undefined, {}, () => resolve())
+  })
+
+const describeError = (cause: unknown): string =>
+  cause instanceof Error ? `${cause.name === "Error" ? "" : `${cause.name}: `}${cause.message}` : String(cause)
+
+const main = async (): Promise<void> => {
+  const spec = JSON.parse(process.argv[2] ?? "{}") as Spec
+  let description = spec.file
+  try {
+    const contender = (await import(pathToFileURL(spec.file).href) as { default: Contender }).default
+    description = contender.description
+    if (contender.cases !== undefined && !contender.cases.includes(spec.context.case)) {
+      return send({ _tag: "Unavailable", reason: `case ${spec.context.case} is not supported`, description })
+    }
+    const reason = await contender.unavailable?.(spec.context)
+    if (reason !== undefined) return send({ _tag: "Unavailable", reason, description })
+    const session = await contender.open(spec.context)
+    description = session.description ?? description
+    let outcome
+    let elapsedMs
+    let cpu
+    try {
+      if (spec.warmup !== undefined) await session.run(spec.warmup)
+      const cpu0 = process.cpuUsage()
+      const t0 = performance.now()
+      outcome = await session.run(spec.measure)
+      elapsedMs = performance.now() - t0
+      cpu = process.cpuUsage(cpu0)
+    } finally {
+      await session.close()
+    }
+    return send({
+      _tag: "Result",
+      ops: outcome.ops,
+      elapsedMs: outcome.elapsedMs ?? elapsedMs,
+      cpuMs: outcome.cpuMs ?? (cpu.user + cpu.system) / 1000,
+      maxRssKb: outcome.external === true ? undefined : process.resourceUsage().maxRSS,
+      counters: outcome.counters ?? {},
+      description,
+      kind: contender.kind
+    })
+  } catch (cause) {
+    if (cause instanceof Error && cause.name === "Unavailable") {
+      return send({ _tag: "Unavailable", reason: cause.message, description })
+    }
+    return send({ _tag: "Failed", reason: describeError(cause), description })
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (cause: unknown) => {
+    console.error(cause)
+    process.exit(1)
+  }
+)
