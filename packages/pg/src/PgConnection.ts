@@ -1,0 +1,515 @@
+/**
+ * One PostgreSQL connection as an Effect resource: the scope that `connect` runs in owns the
+ * socket. Simple and extended queries, typed errors, and interruption as a wire-level
+ * CancelRequest.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import type * as tls from "node:tls"
+import { Core } from "./internal/core.js"
+import { QueryOp } from "./internal/query.js"
+import { fallbackRegistry, type TypeRegistry } from "./internal/registry.js"
+import { hostLabel, negotiateTls, openSocket, tlsOptions } from "./internal/socket.js"
+import { startup } from "./internal/startup.js"
+import { Frontend } from "./internal/writer.js"
+import type { HostPort, PgConfig } from "./PgConfig.js"
+import {
+  PgConnectionError,
+  type PgError,
+  PgInputError,
+  type PgServerError,
+  PgTimeoutError,
+  type ServerErrorFields
+} from "./PgError.js"
+
+/**
+ * A result column, from RowDescription.
+ *
+ * @since 0.1.0
+ */
+export interface Field {
+  readonly name: string
+  /** OID of the table the column comes from, or 0. */
+  readonly tableOid: number
+  /** Attribute number of the column in that table, or 0. */
+  readonly columnAttributeNumber: number
+  readonly dataTypeOid: number
+  readonly dataTypeSize: number
+  readonly dataTypeModifier: number
+  readonly format: "text" | "binary"
+}
+
+/**
+ * The outcome of one statement.
+ *
+ * @since 0.1.0
+ */
+export interface QueryResult<Row = Record<string, unknown>> {
+  readonly rows: ReadonlyArray<Row>
+  readonly fields: ReadonlyArray<Field>
+  /** The command tag without its counts: `SELECT`, `INSERT`, `CREATE TABLE`, ... */
+  readonly command: string
+  /** Rows affected or returned, for commands that report it. */
+  readonly rowCount: number | undefined
+}
+
+/**
+ * Options of {@link PgConnection.query}.
+ *
+ * @since 0.1.0
+ */
+export interface QueryOptions {
+  /** `object` (default): rows keyed by column name; `array`: rows as arrays in column order. */
+  readonly rowMode?: "object" | "array"
+}
+
+/**
+ * A NoticeResponse (warnings, `RAISE NOTICE`, ...).
+ *
+ * @since 0.1.0
+ */
+export type Notice = ServerErrorFields
+
+/**
+ * A NotificationResponse (`NOTIFY`).
+ *
+ * @since 0.1.0
+ */
+export interface Notification {
+  readonly pid: number
+  readonly channel: string
+  readonly payload: string
+}
+
+/**
+ * The transaction status reported by the last ReadyForQuery.
+ *
+ * @since 0.1.0
+ */
+export type TransactionStatus = "idle" | "transaction" | "failed"
+
+/**
+ * An open connection. Statements issued concurrently are queued and run one after another.
+ *
+ * @example
+ * ```ts
+ * import { PgConfig, PgConnection } from "@berth/pg"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const config = yield* PgConfig.parse("postgres://postgres@127.0.0.1:5432/postgres")
+ *   const conn = yield* PgConnection.connect(config)
+ *   const result = yield* conn.query("select $1::int + 1 as n", [41])
+ *   console.log(result.rows[0]) // { n: 42 }
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface PgConnection {
+  /** Extended query protocol: one statement, parameters always bound. */
+  readonly query: (
+    sql: string,
+    params?: ReadonlyArray<unknown>,
+    options?: QueryOptions
+  ) => Effect.Effect<QueryResult, PgError>
+  /** Simple query protocol: a script of one or more statements, no parameters; one result each. */
+  readonly simpleQuery: (sql: string) => Effect.Effect<ReadonlyArray<QueryResult>, PgError>
+  /** From the last ReadyForQuery. */
+  readonly transactionStatus: TransactionStatus
+  /**
+   * Resolves once no statement, cancel or drain is in flight. Bounded by the cancel timeout: a
+   * connection still busy after it is destroyed (reported by `isBroken`), never handed on.
+   */
+  readonly awaitReady: Effect.Effect<void>
+  /** Socket closed, desynchronised, or an interrupted statement not confirmed finished. */
+  readonly isBroken: boolean
+  readonly backendPid: number
+  /** ParameterStatus values (server_version, TimeZone, ...), kept up to date. */
+  readonly parameters: ReadonlyMap<string, string>
+  /** The host this connection reached. */
+  readonly host: HostPort
+  /** Whether the connection is encrypted. */
+  readonly tls: boolean
+  /** Sends Terminate and closes the socket (also done when the scope closes). */
+  readonly close: Effect.Effect<void>
+}
+
+/**
+ * Options of {@link connect}.
+ *
+ * @since 0.1.0
+ */
+export interface ConnectOptions {
+  /** Type codecs (default: the built-in registry). */
+  readonly types?: TypeRegistry
+  readonly onNotice?: (notice: Notice) => void
+  readonly onNotification?: (notification: Notification) => void
+  /**
+   * How long an interrupted statement may take to be confirmed finished (its ReadyForQuery
+   * and the server closing the cancel connection) before the connection is destroyed.
+   * Default 5 seconds.
+   */
+  readonly cancelTimeout?: Duration.DurationInput
+  /** Largest server message accepted, default 1 GiB + 1 MiB (PostgreSQL's field limit). */
+  readonly maxMessageBytes?: number
+}
+
+const DEFAULT_CONNECT_TIMEOUT = Duration.seconds(30)
+const DEFAULT_CANCEL_TIMEOUT = Duration.seconds(5)
+
+const nulError = (sql: string) => new PgInputError({ message: "the statement text contains a NUL byte", sql })
+
+/** Encodes Parse/Bind/Describe/Execute/Sync for the unnamed statement into one buffer. */
+const encodeExtended = (
+  core: Core,
+  registry: TypeRegistry,
+  sql: string,
+  params: ReadonlyArray<unknown>
+): Buffer | PgInputError => {
+  if (sql.includes("\0")) return nulError(sql)
+  const n = params.length
+  if (n > 65535) {
+    return new PgInputError({ message: `too many parameters: ${n} (the protocol allows at most 65535)`, sql })
+  }
+  const encoded: Array<ReturnType<TypeRegistry["encodeParam"]>> = new Array(n)
+  for (let i = 0; i < n; i++) {
+    try {
+      encoded[i] = registry.encodeParam(params[i])
+    } catch (e) {
+      // the value itself is never quoted: it may be a secret
+      return new PgInputError({
+        message: `cannot encode parameter $${i + 1}: ${e instanceof Error ? e.message : String(e)}`,
+        sql
+      })
+    }
+  }
+  const w = core.writer
+  w.begin(Frontend.Parse).cstring("").cstring(sql).int16(n)
+  for (let i = 0; i < n; i++) w.uint32(encoded[i]!.oid)
+  w.end()
+  w.begin(Frontend.Bind).cstring("").cstring("").int16(n)
+  for (let i = 0; i < n; i++) w.int16(encoded[i]!.format)
+  w.int16(n)
+  for (let i = 0; i < n; i++) {
+    const value = encoded[i]!.value
+    if (value === null) w.int32(-1)
+    else if (typeof value === "string") w.lengthString(value)
+    else w.lengthBytes(value)
+  }
+  // no result format codes: every column in text (per-column binary needs a Describe first)
+  w.int16(0).end()
+  w.begin(Frontend.Describe).int8(0x50 /* P */).cstring("").end()
+  w.begin(Frontend.Execute).cstring("").int32(0).end()
+  w.begin(Frontend.Sync).end()
+  return w.flush()
+}
+
+class Connection implements PgConnection {
+  constructor(
+    readonly core: Core,
+    readonly registry: TypeRegistry,
+    readonly host: HostPort,
+    readonly tls: boolean
+  ) {}
+
+  get transactionStatus(): TransactionStatus {
+    return this.core.txStatus
+  }
+  get isBroken(): boolean {
+    return this.core.phase === "closed"
+  }
+  get backendPid(): number {
+    return this.core.backendPid
+  }
+  get parameters(): ReadonlyMap<string, string> {
+    return this.core.parameters
+  }
+
+  private run(
+    sql: string,
+    simple: boolean,
+    arrayMode: boolean,
+    encode: () => Buffer | PgInputError
+  ): Effect.Effect<QueryOp, PgError> {
+    const core = this.core
+    const registry = this.registry
+    return Effect.async<QueryOp, PgError>((resume) => {
+      if (core.phase === "closed") {
+        resume(Effect.fail(core.unusable()))
+        return
+      }
+      const payload = encode()
+      if (payload instanceof PgInputError) {
+        resume(Effect.fail(payload))
+        return
+      }
+      const op = new QueryOp(payload, sql, simple, arrayMode, registry, resume)
+      core.enqueue(op)
+      return Effect.sync(() => core.interrupt(op))
+    })
+  }
+
+  query = (sql: string, params: ReadonlyArray<unknown> = [], options?: QueryOptions) =>
+    Effect.map(
+      this.run(sql, false, options?.rowMode === "array", () => encodeExtended(this.core, this.registry, sql, params)),
+      (op) => op.result
+    )
+
+  simpleQuery = (sql: string) =>
+    Effect.map(
+      this.run(sql, true, false, () => {
+        if (sql.includes("\0")) return nulError(sql)
+        return this.core.writer.begin(Frontend.Query).cstring(sql).end().flush()
+      }),
+      (op) => op.allResults
+    )
+
+  get awaitReady(): Effect.Effect<void> {
+    const core = this.core
+    const bound = Duration.toMillis(DEFAULT_CANCEL_TIMEOUT) + core.options.cancelTimeoutMillis
+    return Effect.async<void>((resume) => {
+      const cancel = core.whenReady(() => resume(Effect.void))
+      return Effect.sync(cancel)
+    }).pipe(
+      Effect.timeout(Duration.millis(bound)),
+      Effect.catchAll(() =>
+        Effect.sync(() =>
+          core.destroy(
+            new PgTimeoutError({
+              message: "the connection did not become ready in time",
+              phase: "cancel",
+              host: core.options.hostLabel
+            })
+          )
+        )
+      )
+    )
+  }
+
+  get close(): Effect.Effect<void> {
+    const core = this.core
+    return Effect.async<void>((resume) => {
+      core.terminate(1000, () => resume(Effect.void))
+    })
+  }
+}
+
+const shuffle = <A>(items: ReadonlyArray<A>): Array<A> => {
+  const out = [...items]
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    const t = out[i]!
+    out[i] = out[j]!
+    out[j] = t
+  }
+  return out
+}
+
+type TlsAttempt = "no" | "try" | "must"
+
+/** One attempt at one host: socket, TLS, startup. The core is destroyed unless it succeeds. */
+const attempt = (
+  config: PgConfig,
+  hp: HostPort,
+  password: Redacted.Redacted | undefined,
+  options: ConnectOptions,
+  tlsAttempt: TlsAttempt
+): Effect.Effect<Connection, PgError> =>
+  Effect.suspend(() => {
+    let core: Core | undefined
+    const label = hostLabel(hp)
+    const run = Effect.gen(function*() {
+      const tlsOpts = tlsAttempt === "no" ? undefined : yield* tlsOptions(config, hp)
+      const socket = yield* openSocket(config, hp)
+      const stream = tlsOpts === undefined ? socket : yield* negotiateTls(socket, tlsOpts, hp, tlsAttempt === "must")
+      const secure = stream !== socket ? (stream as tls.TLSSocket) : undefined
+      core = new Core(stream, {
+        onNotice: options.onNotice,
+        onNotification: options.onNotification,
+        cancelTimeoutMillis: Duration.toMillis(Duration.decode(options.cancelTimeout ?? DEFAULT_CANCEL_TIMEOUT)),
+        hostLabel: label,
+        cancelTarget: hp,
+        maxMessageBytes: options.maxMessageBytes ?? (1024 + 1) * 1024 * 1024
+      })
+      core.attach(stream)
+      yield* startup(core, config, password, secure)
+      return new Connection(core, options.types ?? fallbackRegistry, hp, secure !== undefined)
+    })
+    const timeout = config.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT
+    const bounded = Duration.isFinite(timeout)
+      ? Effect.timeoutFail(run, {
+        duration: timeout,
+        onTimeout: () =>
+          new PgTimeoutError({
+            message: `timed out connecting to ${label} after ${Duration.format(timeout)}`,
+            phase: "connect",
+            host: label
+          })
+      })
+      : run
+    return Effect.onExit(bounded, (exit) =>
+      Exit.isSuccess(exit) ? Effect.void : Effect.sync(() =>
+        core?.destroy(
+          new PgConnectionError({
+            message: "connection attempt abandoned",
+            phase: "connect",
+            host: label,
+            cause: undefined
+          })
+        )
+      ))
+  })
+
+const isHbaRejection = (e: PgError): boolean => e._tag === "PgServerError" && e.code === "28000"
+
+/** libpq's sslmode fallbacks for one host. */
+const attemptHost = (
+  config: PgConfig,
+  hp: HostPort,
+  password: Redacted.Redacted | undefined,
+  options: ConnectOptions
+): Effect.Effect<Connection, PgError> => {
+  switch (config.sslmode) {
+    case "disable":
+      return attempt(config, hp, password, options, "no")
+    case "allow":
+      return attempt(config, hp, password, options, "no").pipe(
+        Effect.catchIf(isHbaRejection, () => attempt(config, hp, password, options, "must"))
+      )
+    case "prefer":
+      return attempt(config, hp, password, options, "try").pipe(
+        Effect.catchIf(
+          (e): e is PgConnectionError => e._tag === "PgConnectionError" && e.phase === "tls",
+          () => attempt(config, hp, password, options, "no")
+        )
+      )
+    default:
+      return attempt(config, hp, password, options, "must")
+  }
+}
+
+type SessionCheck = "any" | "read-write" | "read-only" | "primary" | "standby"
+
+const sessionMatches = (conn: Connection, check: SessionCheck): Effect.Effect<boolean, PgError> => {
+  if (check === "any") return Effect.succeed(true)
+  const params = conn.parameters
+  if (check === "primary" || check === "standby") {
+    const hot = params.get("in_hot_standby")
+    const standby = hot !== undefined
+      ? Effect.succeed(hot === "on")
+      : Effect.map(conn.query("select pg_catalog.pg_is_in_recovery() as r"), (r) => r.rows[0]?.r === true)
+    return Effect.map(standby, (s) => (check === "standby" ? s : !s))
+  }
+  const dtro = params.get("default_transaction_read_only")
+  const hot = params.get("in_hot_standby")
+  const readOnly = dtro !== undefined && hot !== undefined
+    ? Effect.succeed(dtro === "on" || hot === "on")
+    : Effect.map(conn.simpleQuery("show transaction_read_only"), (r) => r[0]?.rows[0]?.transaction_read_only === "on")
+  return Effect.map(readOnly, (ro) => (check === "read-only" ? ro : !ro))
+}
+
+/**
+ * Opens a connection: tries each host of `config` in order (TLS per `sslmode`, authentication,
+ * `target_session_attrs`), each attempt bounded by `connectTimeout` (default 30 s). The
+ * connection lives until the surrounding scope closes, which sends Terminate.
+ *
+ * Interrupting a statement's fiber cancels it on the server (CancelRequest on a side socket)
+ * and drains the connection in the background; the caller returns at once.
+ *
+ * @example
+ * ```ts
+ * import { PgConfig, PgConnection } from "@berth/pg"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const conn = yield* PgConnection.connect(PgConfig.make({ host: "127.0.0.1", user: "postgres" }))
+ *   const [created, inserted] = yield* conn.simpleQuery("create temp table t (x int); insert into t values (1), (2)")
+ *   console.log(created?.command, inserted?.rowCount) // "CREATE TABLE" 2
+ *   // Effect.timeout interrupts the statement, which cancels it on the server
+ *   yield* conn.query("select pg_sleep(10)").pipe(Effect.timeout("100 millis"), Effect.ignore)
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const connect = (
+  config: PgConfig,
+  options: ConnectOptions = {}
+): Effect.Effect<PgConnection, PgError, Scope.Scope> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const conn = yield* restore(connectAny(config, options))
+      yield* Effect.addFinalizer(() => conn.close)
+      return conn as PgConnection
+    })
+  )
+
+const connectAny = (config: PgConfig, options: ConnectOptions): Effect.Effect<Connection, PgError> =>
+  Effect.gen(function*() {
+    const password = config.password === undefined
+      ? undefined
+      : Effect.isEffect(config.password)
+      ? yield* config.password
+      : config.password
+    const hosts = config.loadBalanceHosts === "random" ? shuffle(config.hosts) : config.hosts
+    const passes: ReadonlyArray<SessionCheck> = config.targetSessionAttrs === "prefer-standby"
+      ? ["standby", "any"]
+      : [config.targetSessionAttrs]
+    const errors: Array<PgError> = []
+    for (const check of passes) {
+      for (const hp of hosts) {
+        const exit = yield* Effect.exit(
+          Effect.flatMap(attemptHost(config, hp, password, options), (conn) =>
+            Effect.flatMap(
+              Effect.onError(sessionMatches(conn, check), () => conn.close),
+              (ok) =>
+                ok ? Effect.succeed(conn) : Effect.zipRight(
+                  conn.close,
+                  Effect.fail(
+                    new PgConnectionError({
+                      message: `${hostLabel(hp)} does not satisfy target_session_attrs=${config.targetSessionAttrs}`,
+                      phase: "connect",
+                      host: hostLabel(hp),
+                      cause: undefined
+                    })
+                  )
+                )
+            ))
+        )
+        if (Exit.isSuccess(exit)) return exit.value
+        const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+        if (failure === undefined) return yield* Effect.failCause(exit.cause)
+        errors.push(failure)
+      }
+    }
+    if (errors.length === 1) return yield* Effect.fail(errors[0]!)
+    return yield* Effect.fail(
+      new PgConnectionError({
+        message: `could not connect to any host: ${errors.map((e) => e.message).join("; ")}`,
+        phase: "connect",
+        host: undefined,
+        cause: errors
+      })
+    )
+  })
+
+/**
+ * Whether an error is the server's answer to a cancel (SQLSTATE 57014).
+ *
+ * @example
+ * ```ts
+ * import { PgConnection, PgError } from "@berth/pg"
+ *
+ * declare const e: PgError.PgError
+ * if (PgConnection.isCanceled(e)) console.log("statement canceled")
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const isCanceled = (e: PgError): e is PgServerError => e._tag === "PgServerError" && e.code === "57014"

@@ -1,0 +1,475 @@
+/**
+ * The connection core: socket, framing, the statement queue and the cancel/drain state
+ * machine. Plain callbacks on the hot path (no Effect per message); PgConnection wraps it.
+ *
+ * Life cycle: `startup` (messages are copied into an inbox the Effect-based startup reads)
+ * -> `ready` (messages go to the active QueryOp) -> `closed` (every waiter failed, socket gone).
+ *
+ * Cancel/drain (why it is safe): when the caller of the active statement is interrupted, a
+ * CancelRequest goes out on a fresh socket and the connection waits for BOTH the statement's
+ * ReadyForQuery AND the server closing the cancel socket. The server closes it only after it has
+ * signalled the backend, and a backend takes a pending signal before it reads another command
+ * (a cancel that lands while it waits for input is discarded), so no later statement can be
+ * hit. If both do not happen within `cancelTimeout`, the connection is destroyed instead.
+ */
+import * as net from "node:net"
+import type * as tls from "node:tls"
+import type { Notice, Notification } from "../PgConnection.js"
+import type { PgError } from "../PgError.js"
+import { PgConnectionError, PgProtocolError, type PgServerError, PgTimeoutError } from "../PgError.js"
+import { Backend, isBackendType, MalformedMessage, parseErrorFields, readCString, serverError } from "./messages.js"
+import type { QueryOp } from "./query.js"
+import { cancelRequest, Frontend, Writer } from "./writer.js"
+
+/** A message copied out of the read buffer (startup phase only). */
+export interface RawMessage {
+  readonly type: number
+  readonly body: Buffer
+}
+
+export interface CoreOptions {
+  readonly onNotice: ((notice: Notice) => void) | undefined
+  readonly onNotification: ((notification: Notification) => void) | undefined
+  readonly cancelTimeoutMillis: number
+  readonly hostLabel: string
+  /** Where to open the cancel side connection. */
+  readonly cancelTarget: { readonly host: string; readonly port: number }
+  /** Largest backend message accepted (a guard against garbage lengths). */
+  readonly maxMessageBytes: number
+}
+
+const INITIAL_BUFFER = 64 * 1024
+
+type TxStatus = "idle" | "transaction" | "failed"
+
+interface Drain {
+  rfq: boolean
+  cancelDone: boolean
+  timer: ReturnType<typeof setTimeout>
+  side: net.Socket | undefined
+}
+
+export class Core {
+  phase: "startup" | "ready" | "closed" = "startup"
+  txStatus: TxStatus = "idle"
+  readonly parameters = new Map<string, string>()
+  backendPid = 0
+  backendSecret = 0
+  /** Why the connection is unusable, once it is. */
+  brokenBy: PgError | undefined = undefined
+  readonly writer = new Writer()
+
+  private rbuf: Buffer = Buffer.allocUnsafe(INITIAL_BUFFER)
+  private rlen = 0
+  private inbox: Array<RawMessage> = []
+  private inboxWaiter: (() => void) | undefined = undefined
+  private readonly queue: Array<QueryOp> = []
+  private active: QueryOp | undefined = undefined
+  private drain: Drain | undefined = undefined
+  private readyWaiters: Array<() => void> = []
+  private socketError: Error | undefined = undefined
+  /** A FATAL error the server sent while no statement was running (e.g. admin shutdown). */
+  private idleFatal: PgServerError | undefined = undefined
+
+  constructor(public stream: net.Socket | tls.TLSSocket, readonly options: CoreOptions) {}
+
+  /** A getter, so TypeScript does not narrow it across calls that may close the connection. */
+  get closed(): boolean {
+    return this.phase === "closed"
+  }
+
+  /** Starts reading from `stream` (after TLS negotiation). */
+  attach(stream: net.Socket | tls.TLSSocket): void {
+    this.stream = stream
+    stream.on("data", (chunk: Buffer) => this.onData(chunk))
+    stream.on("error", (err: Error) => {
+      this.socketError = err
+    })
+    stream.on("close", () => this.onClose())
+    stream.resume()
+  }
+
+  write(buf: Buffer): void {
+    if (this.phase !== "closed") this.stream.write(buf)
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // framing
+
+  private onData(chunk: Buffer): void {
+    if (this.phase === "closed") return
+    try {
+      if (this.rlen === 0) {
+        const consumed = this.parse(chunk, chunk.length)
+        const rest = chunk.length - consumed
+        if (rest > 0 && !this.closed) {
+          this.ensure(rest)
+          chunk.copy(this.rbuf, 0, consumed)
+          this.rlen = rest
+        }
+      } else {
+        this.ensure(this.rlen + chunk.length)
+        chunk.copy(this.rbuf, this.rlen)
+        this.rlen += chunk.length
+        const consumed = this.parse(this.rbuf, this.rlen)
+        if (consumed > 0 && !this.closed) {
+          this.rbuf.copy(this.rbuf, 0, consumed, this.rlen)
+          this.rlen -= consumed
+        }
+        if (this.rlen === 0 && this.rbuf.length > 4 * 1024 * 1024) this.rbuf = Buffer.allocUnsafe(INITIAL_BUFFER)
+      }
+    } catch (e) {
+      const message = e instanceof MalformedMessage ? e.message : `cannot decode a server message: ${String(e)}`
+      this.destroy(new PgProtocolError({ message }))
+    }
+  }
+
+  private ensure(size: number): void {
+    if (size <= this.rbuf.length) return
+    const next = Buffer.allocUnsafe(Math.max(size, this.rbuf.length * 2))
+    this.rbuf.copy(next, 0, 0, this.rlen)
+    this.rbuf = next
+  }
+
+  /** Dispatches every complete message in `buf[0, len)`; returns the bytes consumed. */
+  private parse(buf: Buffer, len: number): number {
+    let pos = 0
+    while (len - pos >= 1) {
+      const type = buf[pos]!
+      if (!isBackendType(type)) {
+        throw new MalformedMessage(`unknown message type 0x${type.toString(16).padStart(2, "0")} from the server`)
+      }
+      if (len - pos < 5) break
+      const length = buf.readInt32BE(pos + 1)
+      if (length < 4 || length > this.options.maxMessageBytes) {
+        throw new MalformedMessage(`invalid message length ${length} for message type '${String.fromCharCode(type)}'`)
+      }
+      const end = pos + 1 + length
+      if (end > len) {
+        // make room for the whole message at once rather than doubling repeatedly
+        if (buf === this.rbuf) this.ensure(1 + length)
+        break
+      }
+      this.dispatch(type, buf, pos + 5, end)
+      pos = end
+      if (this.closed) return pos
+    }
+    return pos
+  }
+
+  private dispatch(type: number, buf: Buffer, start: number, end: number): void {
+    if (this.phase === "startup") {
+      this.inbox.push({ type, body: Buffer.from(buf.subarray(start, end)) })
+      if (type === Backend.ReadyForQuery) this.phase = "ready"
+      if (type === Backend.ReadyForQuery) this.txStatus = statusOf(buf[start])
+      const waiter = this.inboxWaiter
+      this.inboxWaiter = undefined
+      waiter?.()
+      return
+    }
+    const op = this.active
+    switch (type) {
+      case Backend.DataRow:
+        if (op === undefined) throw new MalformedMessage("DataRow outside of a statement")
+        op.dataRow(buf, start, end)
+        return
+      case Backend.RowDescription:
+        if (op === undefined) throw new MalformedMessage("RowDescription outside of a statement")
+        op.rowDescription(buf, start, end)
+        return
+      case Backend.CommandComplete:
+        if (op === undefined) throw new MalformedMessage("CommandComplete outside of a statement")
+        op.commandComplete(readCString(buf, start, end)[0])
+        return
+      case Backend.ReadyForQuery:
+        if (op === undefined) throw new MalformedMessage("ReadyForQuery outside of a statement")
+        this.txStatus = statusOf(buf[start])
+        this.onReadyForQuery(op)
+        return
+      case Backend.ErrorResponse: {
+        const fields = parseErrorFields(buf, start, end)
+        if (op !== undefined) {
+          op.error ??= serverError(fields, op.sql)
+        } else {
+          this.idleFatal = serverError(fields, undefined)
+        }
+        return
+      }
+      case Backend.NoticeResponse:
+        this.options.onNotice?.(parseErrorFields(buf, start, end))
+        return
+      case Backend.ParameterStatus: {
+        const [name, next] = readCString(buf, start, end)
+        this.parameters.set(name, readCString(buf, next, end)[0])
+        return
+      }
+      case Backend.NotificationResponse: {
+        const pid = buf.readInt32BE(start)
+        const [channel, next] = readCString(buf, start + 4, end)
+        this.options.onNotification?.({ pid, channel, payload: readCString(buf, next, end)[0] })
+        return
+      }
+      case Backend.EmptyQueryResponse:
+        op?.emptyQuery()
+        return
+      case Backend.CopyInResponse:
+        // COPY FROM STDIN needs a data source this API does not take: abort it cleanly
+        this.write(
+          this.writer.begin(Frontend.CopyFail).cstring("COPY FROM STDIN is not supported by query()").end().flush()
+        )
+        return
+      case Backend.ParseComplete:
+      case Backend.BindComplete:
+      case Backend.CloseComplete:
+      case Backend.NoData:
+      case Backend.ParameterDescription:
+      case Backend.PortalSuspended:
+      case Backend.CopyOutResponse:
+      case Backend.CopyBothResponse:
+      case Backend.CopyData:
+      case Backend.CopyDone:
+        if (op === undefined) {
+          throw new MalformedMessage(`message '${String.fromCharCode(type)}' outside of a statement`)
+        }
+        return
+      default:
+        throw new MalformedMessage(`unexpected message '${String.fromCharCode(type)}' after startup`)
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // startup inbox
+
+  /** Waits for the next startup message; `undefined` when the connection closed. */
+  nextMessage(callback: (message: RawMessage | undefined) => void): void {
+    const message = this.inbox.shift()
+    if (message !== undefined) return callback(message)
+    if (this.phase === "closed") return callback(undefined)
+    this.inboxWaiter = () => this.nextMessage(callback)
+  }
+
+  cancelNextMessage(): void {
+    this.inboxWaiter = undefined
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // statements
+
+  get busy(): boolean {
+    return this.active !== undefined || this.drain !== undefined || this.queue.length > 0
+  }
+
+  enqueue(op: QueryOp): void {
+    if (this.phase === "closed") {
+      op.finish(this.unusable())
+      return
+    }
+    this.queue.push(op)
+    if (this.active === undefined && this.drain === undefined) this.next()
+  }
+
+  private next(): void {
+    const op = this.queue.shift()
+    if (op === undefined) {
+      this.notifyReady()
+      return
+    }
+    this.active = op
+    op.state = "active"
+    this.stream.write(op.payload)
+  }
+
+  private onReadyForQuery(op: QueryOp): void {
+    this.active = undefined
+    op.finish()
+    const drain = this.drain
+    if (drain !== undefined) {
+      drain.rfq = true
+      this.checkDrain()
+    } else {
+      this.next()
+    }
+  }
+
+  /** The caller of `op` was interrupted. Returns at once; the drain runs in the background. */
+  interrupt(op: QueryOp): void {
+    if (op.state === "queued") {
+      const i = this.queue.indexOf(op)
+      if (i >= 0) this.queue.splice(i, 1)
+      op.state = "done"
+      if (!this.busy) this.notifyReady()
+      return
+    }
+    if (op.state !== "active" || this.phase === "closed") return
+    op.abandoned = true
+    if (this.drain !== undefined) return
+    const timer = setTimeout(() => {
+      this.destroy(
+        new PgTimeoutError({
+          message:
+            `the interrupted statement could not be confirmed finished within ${this.options.cancelTimeoutMillis} ms`,
+          phase: "cancel",
+          host: this.options.hostLabel
+        })
+      )
+    }, this.options.cancelTimeoutMillis)
+    const drain: Drain = { rfq: false, cancelDone: false, timer, side: undefined }
+    this.drain = drain
+    this.sendCancel(drain)
+  }
+
+  private sendCancel(drain: Drain): void {
+    const target = this.options.cancelTarget
+    const side = target.host.startsWith("/")
+      ? net.connect({ path: `${target.host}/.s.PGSQL.${target.port}` })
+      : net.connect({ host: target.host, port: target.port })
+    drain.side = side
+    let connected = false
+    side.on("connect", () => {
+      connected = true
+      side.end(cancelRequest(this.backendPid, this.backendSecret))
+    })
+    side.on("error", () => {})
+    side.on("close", () => {
+      if (this.drain !== drain) return
+      if (!connected) {
+        this.destroy(
+          new PgConnectionError({
+            message: "could not open the side connection for a CancelRequest",
+            phase: "query",
+            host: this.options.hostLabel,
+            cause: undefined
+          })
+        )
+        return
+      }
+      // the server closes the cancel connection after signalling the backend
+      drain.cancelDone = true
+      this.checkDrain()
+    })
+    side.resume()
+  }
+
+  private checkDrain(): void {
+    const drain = this.drain
+    if (drain === undefined || !drain.rfq || !drain.cancelDone) return
+    clearTimeout(drain.timer)
+    this.drain = undefined
+    this.next()
+  }
+
+  /** Calls `f` once nothing is queued, running, or draining (or the connection closed). */
+  whenReady(f: () => void): () => void {
+    if (!this.busy || this.phase === "closed") {
+      f()
+      return () => {}
+    }
+    this.readyWaiters.push(f)
+    return () => {
+      this.readyWaiters = this.readyWaiters.filter((w) => w !== f)
+    }
+  }
+
+  private notifyReady(): void {
+    const waiters = this.readyWaiters
+    this.readyWaiters = []
+    for (const w of waiters) w()
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // closing
+
+  /** The error a caller gets from a connection that can no longer be used. */
+  unusable(): PgError {
+    const reason = this.brokenBy
+    if (reason === undefined || reason._tag === "PgConnectionError") {
+      return reason ?? new PgConnectionError({
+        message: "the connection is closed",
+        phase: "closed",
+        host: this.options.hostLabel,
+        cause: undefined
+      })
+    }
+    return new PgConnectionError({
+      message: `the connection is broken: ${reason.message}`,
+      phase: "closed",
+      host: this.options.hostLabel,
+      cause: reason
+    })
+  }
+
+  private onClose(): void {
+    if (this.phase === "closed") return
+    const active = this.active
+    const fatal = active?.error ?? this.idleFatal
+    const detail = this.socketError !== undefined ? `: ${this.socketError.message}` : ""
+    this.destroy(
+      new PgConnectionError({
+        message: fatal !== undefined
+          ? `the server closed the connection: ${fatal.message}`
+          : `the server closed the connection${detail}`,
+        phase: active !== undefined ? "query" : this.phase === "startup" ? "startup" : "closed",
+        host: this.options.hostLabel,
+        cause: fatal ?? this.socketError
+      }),
+      // a statement that got a FATAL ErrorResponse reports that (e.g. 57P01 admin shutdown)
+      active?.error
+    )
+  }
+
+  /** Marks the connection broken, closes the socket, fails everyone waiting. */
+  destroy(reason: PgError, activeFailure?: PgError, keepStream = false): void {
+    if (this.phase === "closed") return
+    this.phase = "closed"
+    this.brokenBy = reason
+    if (!keepStream) this.stream.destroy()
+    const drain = this.drain
+    this.drain = undefined
+    if (drain !== undefined) {
+      clearTimeout(drain.timer)
+      drain.side?.destroy()
+    }
+    const active = this.active
+    this.active = undefined
+    active?.finish(activeFailure ?? reason)
+    const queued = this.queue.splice(0)
+    for (const op of queued) op.finish(reason)
+    const waiter = this.inboxWaiter
+    this.inboxWaiter = undefined
+    waiter?.()
+    this.rbuf = Buffer.allocUnsafe(0)
+    this.rlen = 0
+    this.notifyReady()
+  }
+
+  /** Sends Terminate and closes; `done` runs when the socket is gone (or after `timeoutMillis`). */
+  terminate(timeoutMillis: number, done: () => void): void {
+    const stream = this.stream
+    if (this.phase !== "closed") {
+      const terminate = this.writer.begin(Frontend.Terminate).end().flush()
+      this.destroy(
+        new PgConnectionError({
+          message: "the connection is closed",
+          phase: "closed",
+          host: this.options.hostLabel,
+          cause: undefined
+        }),
+        undefined,
+        true
+      )
+      stream.end(terminate)
+    }
+    if (stream.destroyed || stream.closed) {
+      done()
+      return
+    }
+    const timer = setTimeout(() => stream.destroy(), timeoutMillis)
+    stream.once("close", () => {
+      clearTimeout(timer)
+      done()
+    })
+  }
+}
+
+const statusOf = (byte: number | undefined): TxStatus =>
+  byte === 0x54 ? "transaction" : byte === 0x45 ? "failed" : "idle"
