@@ -114,6 +114,8 @@ export interface Outcome {
 export interface Session {
   /** Replaces the contender's description once it knows more (e.g. the loaded peer versions). */
   readonly description?: string
+  /** Untimed preparation before each phase (truncate a table, reset balances). */
+  readonly reset?: (phase: Phase) => Promise<void>
   readonly run: (phase: Phase) => Promise<Outcome>
   /** Releases everything and checks invariants (e.g. D's total balance); throws if one broke. */
   readonly close: () => Promise<void>

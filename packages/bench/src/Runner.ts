@@ -263,7 +263,12 @@ export const run = async (options: Options): Promise<Report.Report> => {
               } else {
                 const status = m._tag === "Unavailable" ? "unavailable" : "failed"
                 log(`[bench]   ${n} ${status}: ${m.reason}`)
-                outcomes.set(n, { status, reason: m.reason, description: m.description || n, kind: "unknown" })
+                outcomes.set(n, {
+                  status,
+                  reason: m.reason,
+                  description: m.description || n,
+                  kind: m.kind ?? "unknown"
+                })
               }
             }
           }

@@ -25,8 +25,12 @@ export type Message =
     readonly description: string
     readonly kind: Contender["kind"]
   }
-  | { readonly _tag: "Unavailable"; readonly reason: string; readonly description: string }
-  | { readonly _tag: "Failed"; readonly reason: string; readonly description: string }
+  | {
+    readonly _tag: "Unavailable" | "Failed"
+    readonly reason: string
+    readonly description: string
+    readonly kind?: Contender["kind"]
+  }
 
 const send = (message: Message): Promise<void> =>
   new Promise((resolve) => {
@@ -43,21 +47,32 @@ const describeError = (cause: unknown): string =>
 const main = async (): Promise<void> => {
   const spec = JSON.parse(process.argv[2] ?? "{}") as Spec
   let description = spec.file
+  let kind: Contender["kind"] | undefined
   try {
     const contender = (await import(pathToFileURL(spec.file).href) as { default: Contender }).default
     description = contender.description
+    kind = contender.kind
     if (contender.cases !== undefined && !contender.cases.includes(spec.context.case)) {
-      return send({ _tag: "Unavailable", reason: `case ${spec.context.case} is not supported`, description })
+      return send({
+        _tag: "Unavailable",
+        reason: `case ${spec.context.case} is not supported`,
+        description,
+        kind: contender.kind
+      })
     }
     const reason = await contender.unavailable?.(spec.context)
-    if (reason !== undefined) return send({ _tag: "Unavailable", reason, description })
+    if (reason !== undefined) return send({ _tag: "Unavailable", reason, description, kind: contender.kind })
     const session = await contender.open(spec.context)
     description = session.description ?? description
     let outcome
     let elapsedMs
     let cpu
     try {
-      if (spec.warmup !== undefined) await session.run(spec.warmup)
+      if (spec.warmup !== undefined) {
+        await session.reset?.(spec.warmup)
+        await session.run(spec.warmup)
+      }
+      await session.reset?.(spec.measure)
       const cpu0 = process.cpuUsage()
       const t0 = performance.now()
       outcome = await session.run(spec.measure)
@@ -78,9 +93,9 @@ const main = async (): Promise<void> => {
     })
   } catch (cause) {
     if (cause instanceof Error && cause.name === "Unavailable") {
-      return send({ _tag: "Unavailable", reason: cause.message, description })
+      return send({ _tag: "Unavailable", reason: cause.message, description, ...(kind ? { kind } : {}) })
     }
-    return send({ _tag: "Failed", reason: describeError(cause), description })
+    return send({ _tag: "Failed", reason: describeError(cause), description, ...(kind ? { kind } : {}) })
   }
 }
 

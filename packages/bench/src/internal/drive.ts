@@ -58,6 +58,53 @@ export const pgbenchPath = (): string | undefined => {
   return candidates.find((c): c is string => c !== undefined && c !== "" && fs.existsSync(c))
 }
 
+/** Environment variables that point libpq tools at `url`. */
+export const libpqEnv = (url: string): Record<string, string> => {
+  const u = new URL(url)
+  return {
+    PGHOST: u.hostname,
+    PGPORT: u.port === "" ? "5432" : u.port,
+    PGUSER: decodeURIComponent(u.username),
+    PGPASSWORD: decodeURIComponent(u.password),
+    PGDATABASE: decodeURIComponent(u.pathname.slice(1))
+  }
+}
+
+/**
+ * Runs a tool and returns its exit code, output, and CPU time read from bash's `times` (the
+ * children's user+system time), because the tool runs in a grandchild the runner cannot see.
+ */
+export const runTool = async (
+  bin: string,
+  args: ReadonlyArray<string>,
+  url: string,
+  timeoutMs: number
+): Promise<{ readonly out: string; readonly cpuMs: number | undefined }> => {
+  const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+    const child = spawn("bash", ["-c", `"$0" "$@"; rc=$?; times; exit $rc`, bin, ...args], {
+      env: { ...process.env, ...libpqEnv(url) },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let out = ""
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()))
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()))
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs)
+    child.on("error", reject)
+    child.on("close", (code) => {
+      clearTimeout(timer)
+      resolve({ code, out })
+    })
+  })
+  const name = path.basename(bin)
+  if (code !== 0) throw new Error(`${name} exited with ${code}: ${out.trim().split("\n").slice(-4).join(" / ")}`)
+  // `times` prints the shell's own times, then its children's: "0m1.234s 0m0.567s".
+  const times = [...out.matchAll(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/gm)].at(-1)
+  const cpuMs = times === undefined
+    ? undefined
+    : (Number(times[1]) * 60 + Number(times[2]) + Number(times[3]) * 60 + Number(times[4])) * 1000
+  return { out, cpuMs }
+}
+
 /** What pgbench printed that a contender reports. */
 export interface PgbenchResult {
   readonly transactions: number
@@ -68,11 +115,7 @@ export interface PgbenchResult {
   readonly output: string
 }
 
-/**
- * Runs pgbench with `script` (written to a temporary file) and the connection of `url`.
- * pgbench's CPU time is read from bash's `times` (the children's user+system time), because
- * it runs in a grandchild the runner cannot see.
- */
+/** Runs pgbench with `script` (written to a temporary file) and the connection of `url`. */
 export const pgbench = async (
   url: string,
   script: string,
@@ -84,41 +127,12 @@ export const pgbench = async (
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-pgbench-"))
   const file = path.join(dir, "script.sql")
   fs.writeFileSync(file, script)
-  const u = new URL(url)
-  const env = {
-    ...process.env,
-    PGHOST: u.hostname,
-    PGPORT: u.port === "" ? "5432" : u.port,
-    PGUSER: decodeURIComponent(u.username),
-    PGPASSWORD: decodeURIComponent(u.password),
-    PGDATABASE: decodeURIComponent(u.pathname.slice(1))
-  }
   try {
-    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-      const child = spawn("bash", ["-c", `"$0" "$@"; rc=$?; times; exit $rc`, bin, ...args, "-f", file], {
-        env,
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      let out = ""
-      child.stdout.on("data", (d: Buffer) => (out += d.toString()))
-      child.stderr.on("data", (d: Buffer) => (out += d.toString()))
-      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs)
-      child.on("error", reject)
-      child.on("close", (code) => {
-        clearTimeout(timer)
-        resolve({ code, out })
-      })
-    })
-    if (code !== 0) throw new Error(`pgbench exited with ${code}: ${out.trim().split("\n").slice(-4).join(" / ")}`)
+    const { cpuMs, out } = await runTool(bin, [...args, "-f", file], url, timeoutMs)
     const num = (re: RegExp): number | undefined => {
       const m = re.exec(out)
       return m === null ? undefined : Number(m[1])
     }
-    // `times` prints the shell's own times, then its children's: "0m1.234s 0m0.567s".
-    const times = [...out.matchAll(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/gm)].at(-1)
-    const cpuMs = times === undefined
-      ? undefined
-      : (Number(times[1]) * 60 + Number(times[2]) + Number(times[3]) * 60 + Number(times[4])) * 1000
     const transactions = num(/number of transactions actually processed: (\d+)/)
     const tps = num(/tps = ([\d.]+)/)
     if (transactions === undefined || tps === undefined) throw new Error(`unexpected pgbench output: ${out}`)
@@ -133,4 +147,10 @@ export const pgbench = async (
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/** Throws unless a streaming/copy phase moved exactly the rows it was asked to. */
+export const expectRows = (got: number, expected: number): number => {
+  if (got !== expected) throw new Error(`expected ${expected} rows, got ${got}`)
+  return got
 }

@@ -43,6 +43,7 @@ export interface Statement4 extends Eff<ReadonlyArray<unknown>> {
 /** The `SqlClient` surface the contenders use. */
 export interface Sql4 {
   (strings: TemplateStringsArray, ...args: ReadonlyArray<unknown>): Statement4
+  readonly unsafe: (sql: string, params?: ReadonlyArray<unknown>) => Statement4
   readonly withTransaction: <A>(self: Eff<A>) => Eff<A>
   readonly reserve: Eff<unknown>
 }
