@@ -38,14 +38,6 @@ export const isRetryable = (error: unknown): boolean => {
   return false
 }
 
-/** Two distinct random account ids in 1..accounts and an amount in 1..100. */
-export const transfer = (accounts: number): { readonly from: number; readonly to: number; readonly amount: number } => {
-  const from = 1 + Math.floor(Math.random() * accounts)
-  let to = 1 + Math.floor(Math.random() * (accounts - 1))
-  if (to >= from) to++
-  return { from, to, amount: 1 + Math.floor(Math.random() * 100) }
-}
-
 /** The pgbench binary: `PGBENCH`, PostgreSQL 15's on Debian, or the one on PATH. */
 export const pgbenchPath = (): string | undefined => {
   const candidates = [
