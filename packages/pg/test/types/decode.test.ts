@@ -3,6 +3,7 @@
  * server's text output and from its binary output, and both must equal the expected value.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { FastCheck as fc } from "effect"
 import * as PgTypes from "../../src/PgTypes.js"
 import { connect, type Wire } from "./wire.js"
 
@@ -253,6 +254,29 @@ describe("decoding real server output (default options)", () => {
     } finally {
       await wire.query("set bytea_output = 'hex'")
     }
+  })
+
+  it("float4 binary decodes to the same shortest decimal as the server's text, over thousands of values", async () => {
+    const values = [
+      ...fc.sample(fc.float({ noNaN: true }), 3000),
+      2047644.25,
+      16777216,
+      Math.fround(1.5e-45),
+      3.4028234663852886e38
+    ]
+    const rows = await wire.query(
+      "select x::text as t, encode(float4send(x), 'hex') as b from unnest($1::float4[]) as x",
+      [`{${values.map((v) => (Object.is(v, -0) ? "-0" : String(v))).join(",")}}`]
+    )
+    const text = registry.textDecoder(PgTypes.Oid.float4)
+    const binary = registry.binaryDecoder(PgTypes.Oid.float4)
+    expect(rows.length).toBe(values.length)
+    rows.forEach((row, i) => {
+      const fromText = text(row["t"]!)
+      expect(Object.is(binary(new Uint8Array(Buffer.from(row["b"]!, "hex"))), fromText), `${values[i]} ${row["t"]}`)
+        .toBe(true)
+      expect(Object.is(Math.fround(fromText as number), values[i]), `${values[i]} read back as ${row["t"]}`).toBe(true)
+    })
   })
 
   it("numeric ±Infinity (PostgreSQL 14+)", async () => {

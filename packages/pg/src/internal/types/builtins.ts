@@ -119,12 +119,45 @@ const float4Binary = (b: Uint8Array): number => {
   Bin.expectLength(b, 4, "float4")
   return shortestFloat4(Bin.float32(b, 0))
 }
-/** The shortest decimal that reads back as the same float4: what PostgreSQL 12+ prints as text. */
-const shortestFloat4 = (x: number): number => {
+const f32 = new Float32Array(1)
+const f32Bits = new Int32Array(f32.buffer)
+const float4WithBits = (bits: number): number => {
+  f32Bits[0] = bits
+  return f32[0]!
+}
+
+/**
+ * The shortest decimal that reads back as the same float4: what PostgreSQL 12+ prints (its
+ * Ryu-based `float4out`), so text and binary float4 decode to the same number. Like Ryu in
+ * PostgreSQL, a candidate must lie strictly between the midpoints to the neighbouring float4s;
+ * among two candidates of the same length the closer wins, an exact tie goes to the even digit.
+ */
+export const shortestFloat4 = (x: number): number => {
   if (!Number.isFinite(x) || x === 0) return x
+  const abs = Math.abs(x)
+  f32[0] = abs
+  const bits = f32Bits[0]!
+  const lowMid = (abs + float4WithBits(bits - 1)) / 2
+  const next = float4WithBits(bits + 1)
+  // Above the largest float4 the next step would be one more ulp of the same size.
+  const highMid = next === Infinity ? abs + (abs - float4WithBits(bits - 1)) / 2 : (abs + next) / 2
+  const exact = abs.toExponential(99) // a float4 is a short binary fraction: these digits are exact
+  const e = exact.indexOf("e")
+  const digits = exact[0]! + exact.slice(2, e)
+  const exponent = Number(exact.slice(e + 1))
+  const sign = x < 0 ? -1 : 1
   for (let p = 1; p <= 9; p++) {
-    const candidate = Number(x.toPrecision(p))
-    if (Math.fround(candidate) === x) return candidate
+    const down = Number(digits.slice(0, p))
+    const scale = `e${exponent - p + 1}`
+    const lower = Number(down + scale)
+    const upper = Number(down + 1 + scale)
+    const lowerOk = lower > lowMid && lower < highMid
+    const upperOk = upper > lowMid && upper < highMid
+    if (!lowerOk && !upperOk) continue
+    if (lowerOk !== upperOk) return sign * (lowerOk ? lower : upper)
+    const rest = digits.slice(p)
+    if (/^50*$/.test(rest)) return sign * (down % 2 === 0 ? lower : upper)
+    return sign * (rest[0]! >= "5" ? upper : lower)
   }
   return x
 }

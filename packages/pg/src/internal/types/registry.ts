@@ -45,7 +45,12 @@ export const make = (options: Options = {}): TypeRegistry => {
   const byOid = new Map<number, Codec>()
   const elementOf = new Map<number, Codec>()
   const userEncoders: Array<UserEncoder> = []
-  const add = (codec: Codec): void => {
+  const add = (given: Codec): void => {
+    // Replacing a type keeps its array type pointing at the replacement.
+    const replaced = byOid.get(given.oid)
+    const codec = given.arrayOid === undefined && replaced?.arrayOid !== undefined
+      ? { ...given, arrayOid: replaced.arrayOid }
+      : given
     byOid.set(codec.oid, codec)
     if (codec.arrayOid !== undefined) elementOf.set(codec.arrayOid, codec)
   }
