@@ -187,7 +187,10 @@ export const render = (table: History.TableName, appliedBy: string, step: Step):
   const text = body._tag === "Sql"
     ? body.sql.trim()
     : `-- TypeScript migration ${step.migration.origin}: its statements are only known when the Effect runs`
-  const terminated = (sql: string) => (sql === "" || sql.endsWith(";") || sql.startsWith("--") ? sql : `${sql};`)
+  const terminated = (sql: string) => {
+    const bare = SqlText.stripComments(sql).trim()
+    return bare === "" || bare.endsWith(";") ? sql : `${sql};`
+  }
   if (body.transactional) {
     const write = step.direction === "up"
       ? History.upsert(table, { ...f, status: "applied", durationMs: null, error: null, note: null })
@@ -199,7 +202,7 @@ export const render = (table: History.TableName, appliedBy: string, step: Step):
   const mark = step.direction === "up"
     ? History.upsert(table, { ...f, status: "running", durationMs: null, error: { direction: "up" }, note: null })
     : History.setStatus(table, step.migration.version, "running", { error: { direction: "down" } })
-  const statements = body._tag === "Sql" ? SqlText.split(body.sql).map((s) => terminated(s.text)) : [text]
+  const statements = body._tag === "Sql" ? SqlText.split(body.sql).map((s) => `${s.text};`) : [text]
   const done = step.direction === "up"
     ? History.setStatus(table, step.migration.version, "applied", { durationMs: null, error: null })
     : History.remove(table, step.migration.version)
