@@ -16,7 +16,10 @@ const contender: Contender = {
             let error: string | undefined
             conn.onMessage((type, buf, start, end) => {
               if (type === Wire.Backend.ErrorResponse) error = Wire.errorText(buf, start, end)
-              else if (type === Wire.Backend.ReadyForQuery) error === undefined ? resolve() : reject(new Error(error))
+              else if (type === Wire.Backend.ReadyForQuery) {
+                if (error === undefined) resolve()
+                else reject(new Error(error))
+              }
             })
             conn.socket.write(selectOne)
           })
