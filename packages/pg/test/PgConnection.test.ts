@@ -1,6 +1,15 @@
+import type * as PgConnection from "@berth/pg/PgConnection"
+import * as PgError from "@berth/pg/PgError"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
-import { connectTest } from "./helpers.js"
+import { Effect, Exit } from "effect"
+import { connectTest, withObserver } from "./helpers.js"
+
+const failure = <A>(effect: Effect.Effect<A, PgError.PgError>) =>
+  Effect.map(Effect.exit(effect), (exit) => {
+    if (Exit.isSuccess(exit)) throw new Error("expected a failure")
+    if (exit.cause._tag !== "Fail") throw new Error(`expected a typed failure, got ${String(exit.cause)}`)
+    return exit.cause.error
+  })
 
 describe("PgConnection queries", () => {
   it.scoped("runs an extended query with bound parameters", () =>
@@ -12,8 +21,237 @@ describe("PgConnection queries", () => {
       expect(r.rowCount).toBe(1)
       expect(r.fields.map((f) => f.name)).toEqual(["n", "s", "z"])
       expect(r.fields[0]!.dataTypeOid).toBe(23)
+      expect(r.fields[0]!.format).toBe("text")
       expect(conn.transactionStatus).toBe("idle")
       expect(conn.backendPid).toBeGreaterThan(0)
       expect(conn.parameters.get("server_encoding")).toBe("UTF8")
+      expect(conn.parameters.get("client_encoding")).toBe("UTF8")
     }))
+
+  it.scoped("parameters are bound, never interpolated", () =>
+    Effect.gen(function*() {
+      const conn = yield* connectTest()
+      const evil = "'; drop table if exists x; --"
+      const r = yield* conn.query("select $1::text as v", [evil])
+      expect(r.rows[0]!.v).toBe(evil)
+    }))
+
+  it.scoped("rows as arrays, and duplicate column names", () =>
+    Effect.gen(function*() {
+      const conn = yield* connectTest()
+      const r = yield* conn.query("select 1 as a, 'two' as a", [], { rowMode: "array" })
+      expect(r.rows).toEqual([[1, "two"]])
+      const o = yield* conn.query("select 1 as a, 'two' as a")
+      expect(o.rows).toEqual([{ a: "two" }])
+      expect(o.fields).toHaveLength(2)
+    }))
+
+  it.scoped("command tags and affected row counts", () =>
+    Effect.gen(function*() {
+      const conn = yield* connectTest()
+      const created = yield* conn.query("create table t (id int primary key, v text)")
+      expect([created.command, created.rowCount]).toEqual(["CREATE TABLE", undefined])
+      const ins = yield* conn.query("insert into t select g, 'v' || g from generate_series(1, 5) g")
+      expect([ins.command, ins.rowCount]).toEqual(["INSERT", 5])
+      const upd = yield* conn.query("update t set v = 'x' where id <= $1", [3])
+      expect([upd.command, upd.rowCount]).toEqual(["UPDATE", 3])
+      const del = yield* conn.query("delete from t where id = 5")
+      expect([del.command, del.rowCount]).toEqual(["DELETE", 1])
+      const ret = yield* conn.query("insert into t values (10, 'ten') returning id, v")
+      expect(ret.rows).toEqual([{ id: 10, v: "ten" }])
+      expect(ret.rowCount).toBe(1)
+      const sel = yield* conn.query("select * from t order by id")
+      expect([sel.command, sel.rowCount, sel.rows.length]).toEqual(["SELECT", 5, 5])
+      const empty = yield* conn.query("")
+      expect(empty.rows).toEqual([])
+    }))
+
+  it.scoped("simple query runs a multi-statement script with one result per statement", () =>
+    Effect.gen(function*() {
+      const conn = yield* connectTest()
+      const results = yield* conn.simpleQuery(
+        "create temp table s (x int); insert into s values (1), (2); select x from s order by x; ; select 'a' as y"
+      )
+      expect(results.map((r) => r.command)).toEqual(["CREATE TABLE", "INSERT", "SELECT", "SELECT"])
+      expect(results[1]!.rowCount).toBe(2)
+      expect(results[2]!.rows).toEqual([{ x: 1 }, { x: 2 }])
+      expect(results[3]!.rows).toEqual([{ y: "a" }])
+      expect(yield* conn.simpleQuery("")).toEqual([])
+    }))
+
+  it.scoped("transaction status from every ReadyForQuery", () =>
+    Effect.gen(function*() {
+      const conn = yield* connectTest()
+      expect(conn.transactionStatus).toBe("idle")
+      yield* conn.query("begin")
+      expect(conn.transactionStatus).toBe("transaction")
+      yield* failure(conn.query("select 1/0"))
+      expect(conn.transactionStatus).toBe("failed")
+      const inFailed = yield* failure(conn.query("select 1"))
+      expect(inFailed._tag === "PgServerError" && inFailed.code).toBe("25P02")
+      yield* conn.query("rollback")
+      expect(conn.transactionStatus).toBe("idle")
+    }))
+
+  it.scoped("notices and ParameterStatus are surfaced", () =>
+    Effect.gen(function*() {
+      const notices: Array<PgConnection.Notice> = []
+      const conn = yield* connectTest({}, { onNotice: (n) => notices.push(n) })
+      yield* conn.simpleQuery("do $$ begin raise notice 'hello %', 42; end $$")
+      expect(notices.map((n) => [n.severity, n.message])).toEqual([["NOTICE", "hello 42"]])
+      yield* conn.query("set application_name = 'berth-test-app'")
+      expect(conn.parameters.get("application_name")).toBe("berth-test-app")
+    }))
+
+  it.scoped("application_name, options and startup parameters reach the server", () =>
+    Effect.gen(function*() {
+      const conn = yield* connectTest({
+        applicationName: "berth-app",
+        options: "-c statement_timeout=12345",
+        parameters: { search_path: "pg_catalog,public" }
+      })
+      const r = yield* conn.simpleQuery("show application_name; show statement_timeout; show search_path")
+      expect(r.map((x) => String(Object.values(x.rows[0]!)[0]).replace(/ /g, ""))).toEqual([
+        "berth-app",
+        "12345ms",
+        "pg_catalog,public"
+      ])
+    }))
+
+  it.scoped("server errors carry every field, the SQL text, and never the parameter values", () =>
+    Effect.gen(function*() {
+      const conn = yield* connectTest()
+      yield* conn.query("create table u (id int primary key, email text not null check (email <> ''))")
+      yield* conn.query("insert into u values (1, 'a@example.com')")
+      const secret = "very-secret-parameter-value"
+      const dup = yield* failure(conn.query("insert into u values ($1, $2)", [1, secret]))
+      expect(dup._tag).toBe("PgServerError")
+      if (dup._tag !== "PgServerError") return
+      expect(dup.code).toBe("23505")
+      expect(dup.condition).toBe("UniqueViolation")
+      expect(dup.severity).toBe("ERROR")
+      expect(dup.severityNonLocalized).toBe("ERROR")
+      expect(dup.table).toBe("u")
+      expect(dup.schema).toBe("public")
+      expect(dup.constraint).toBe("u_pkey")
+      expect(dup.detail).toContain("already exists")
+      expect(dup.file).toBeDefined()
+      expect(dup.line).toBeGreaterThan(0)
+      expect(dup.routine).toBeDefined()
+      expect(dup.sql).toBe("insert into u values ($1, $2)")
+      expect(JSON.stringify(dup)).not.toContain(secret)
+      const nn = yield* failure(conn.query("insert into u values (2, null)"))
+      expect(nn._tag === "PgServerError" && [nn.condition, nn.column]).toEqual(["NotNullViolation", "email"])
+      const chk = yield* failure(conn.query("insert into u values (3, '')"))
+      expect(chk._tag === "PgServerError" && chk.condition).toBe("CheckViolation")
+      const syntax = yield* failure(conn.query("selec 1"))
+      expect(syntax._tag === "PgServerError" && [syntax.condition, syntax.position]).toEqual(["SyntaxError", 1])
+      const table = yield* failure(conn.query("select * from nope"))
+      expect(table._tag === "PgServerError" && table.condition).toBe("UndefinedTable")
+      const column = yield* failure(conn.query("select nope from u"))
+      expect(column._tag === "PgServerError" && column.condition).toBe("UndefinedColumn")
+      const fn = yield* failure(conn.query("select * from (select 1) x where (select f_missing())"))
+      expect(fn._tag === "PgServerError" && fn.condition).toBe("UndefinedFunction")
+      const internal = yield* failure(
+        conn.simpleQuery("do $$ begin execute 'select * from nope_internal'; end $$")
+      )
+      expect(internal._tag === "PgServerError" && internal.internalQuery).toBe("select * from nope_internal")
+      expect(internal._tag === "PgServerError" && internal.where).toContain("PL/pgSQL")
+      const caught = yield* conn.query("insert into u values (1, 'b')").pipe(
+        Effect.as("inserted"),
+        PgError.catchCondition("UniqueViolation", () => Effect.succeed("duplicate"))
+      )
+      expect(caught).toBe("duplicate")
+      // the connection is still fine after all of that
+      expect((yield* conn.query("select count(*)::int as n from u")).rows).toEqual([{ n: 1 }])
+    }))
+
+  it.scoped("bad input: too many parameters, count mismatch, NUL bytes, invalid UTF-8", () =>
+    Effect.gen(function*() {
+      const conn = yield* connectTest()
+      const many = yield* failure(conn.query("select 1", Array.from({ length: 65536 }, () => 1)))
+      expect(many._tag).toBe("PgInputError")
+      const mismatch = yield* failure(conn.query("select $1::int + $2::int", [1]))
+      expect(mismatch._tag === "PgServerError" && mismatch.code).toBe("08P01")
+      const nulParam = yield* failure(conn.query("select $1::text", ["a\u0000b"]))
+      expect(nulParam._tag === "PgServerError" && nulParam.code).toBe("22021")
+      const nulSql = yield* failure(conn.query("select 1\u0000"))
+      expect(nulSql._tag).toBe("PgInputError")
+      const nulSimple = yield* failure(conn.simpleQuery("select 1\u0000"))
+      expect(nulSimple._tag).toBe("PgInputError")
+      const badUtf8 = yield* failure(conn.query("select convert_from('\\xc3'::bytea, 'UTF8') as t"))
+      expect(badUtf8._tag === "PgServerError" && badUtf8.code).toBe("22021")
+      // 65535 parameters is the protocol's maximum and works
+      const max = Array.from({ length: 65535 }, (_, i) => i)
+      const placeholders = max.map((_, i) => `$${i + 1}::int`).join(",")
+      const r = yield* conn.query(`select array_length(array[${placeholders}], 1) as n`, max)
+      expect(r.rows).toEqual([{ n: 65535 }])
+      expect((yield* conn.query("select 'still fine' as s")).rows).toEqual([{ s: "still fine" }])
+    }))
+
+  it.scoped("a 100 MB result row", () =>
+    Effect.gen(function*() {
+      const conn = yield* connectTest()
+      const r = yield* conn.query("select repeat('x', 100 * 1024 * 1024) as big, 7 as after")
+      const row = r.rows[0] as { big: string; after: number }
+      expect(row.big.length).toBe(100 * 1024 * 1024)
+      expect(row.after).toBe(7)
+      expect((yield* conn.query("select 1 as one")).rows).toEqual([{ one: 1 }])
+    }), 120_000)
+
+  it.scoped("COPY FROM STDIN through query() is refused by the client without desynchronising", () =>
+    Effect.gen(function*() {
+      const conn = yield* connectTest()
+      yield* conn.query("create table c (x int)")
+      const e = yield* failure(conn.simpleQuery("copy c from stdin"))
+      expect(e._tag === "PgServerError" && e.code).toBe("57014")
+      expect((yield* conn.query("select 3 as x")).rows).toEqual([{ x: 3 }])
+    }))
+
+  it.scopedLive(
+    "pg_terminate_backend mid-query: typed error, broken connection, the process keeps working",
+    () =>
+      withObserver((observer) =>
+        Effect.gen(function*() {
+          const conn = yield* connectTest()
+          const fiber = yield* Effect.fork(failure(conn.query("select pg_sleep(30)")))
+          yield* Effect.sleep("200 millis")
+          yield* observer.query("select pg_terminate_backend($1)", [conn.backendPid])
+          const e = yield* fiber.await.pipe(Effect.flatten)
+          expect(e._tag).toBe("PgServerError")
+          if (e._tag === "PgServerError") expect(e.condition).toBe("AdminShutdown")
+          expect(conn.isBroken).toBe(true)
+          const next = yield* failure(conn.query("select 1"))
+          expect(next._tag).toBe("PgConnectionError")
+          // terminated while idle: the next use reports it
+          const idle = yield* connectTest()
+          yield* observer.query("select pg_terminate_backend($1)", [idle.backendPid])
+          yield* Effect.sleep("200 millis")
+          const onIdle = yield* failure(idle.query("select 1"))
+          expect(onIdle._tag).toBe("PgConnectionError")
+          expect(idle.isBroken).toBe(true)
+          expect((yield* observer.query("select 1 as ok")).rows).toEqual([{ ok: 1 }])
+        })
+      ),
+    { timeout: 60_000 }
+  )
+
+  it.scopedLive("close sends Terminate: the backend goes away and the connection reports closed", () =>
+    withObserver((observer) =>
+      Effect.gen(function*() {
+        const conn = yield* connectTest()
+        const pid = conn.backendPid
+        yield* conn.close
+        expect(conn.isBroken).toBe(true)
+        const e = yield* failure(conn.query("select 1"))
+        expect(e._tag).toBe("PgConnectionError")
+        let present = true
+        for (let i = 0; i < 100 && present; i++) {
+          const r = yield* observer.query("select count(*)::int as n from pg_stat_activity where pid = $1", [pid])
+          present = r.rows[0]!.n === 1
+          if (present) yield* Effect.sleep("20 millis")
+        }
+        expect(present).toBe(false)
+      })
+    ))
 })
