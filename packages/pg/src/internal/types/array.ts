@@ -84,12 +84,20 @@ export const parseArrayText = (
   return Malformed.throw("array", text)
 }
 
-/** Decodes a binary array; `element` decodes each non-NULL element's bytes. */
-export const parseArrayBinary = (bytes: Uint8Array, element: (bytes: Uint8Array) => unknown): Array<unknown> => {
+/**
+ * Decodes a binary array; `element` decodes each non-NULL element's bytes, or `fixed` reads
+ * elements of a fixed width in place (no view per element).
+ */
+export const parseArrayBinary = (
+  bytes: Uint8Array,
+  element: (bytes: Uint8Array) => unknown,
+  fixed?: { readonly size: number; readonly read: (b: Uint8Array, at: number) => unknown }
+): Array<unknown> => {
   if (bytes.length < 12) throw new Malformed(`malformed binary array: ${bytes.length} bytes`)
   const ndim = int32(bytes, 0)
   if (ndim === 0) return []
   if (ndim < 0 || ndim > 6 || bytes.length < 12 + 8 * ndim) throw new Malformed(`malformed binary array: ndim ${ndim}`)
+  if (ndim === 1) return readFlat(bytes, int32(bytes, 12), element, fixed)
   const dims: Array<number> = []
   for (let d = 0; d < ndim; d++) dims.push(int32(bytes, 12 + 8 * d))
   let at = 12 + 8 * ndim
@@ -109,7 +117,14 @@ export const parseArrayBinary = (bytes: Uint8Array, element: (bytes: Uint8Array)
         continue
       }
       if (len < 0 || at + len > bytes.length) throw new Malformed("malformed binary array: truncated element")
-      out[k] = element(bytes.subarray(at, at + len))
+      if (fixed !== undefined) {
+        if (len !== fixed.size) {
+          throw new Malformed(`malformed binary array: element of ${len} bytes, expected ${fixed.size}`)
+        }
+        out[k] = fixed.read(bytes, at)
+      } else {
+        out[k] = element(bytes.subarray(at, at + len))
+      }
       at += len
     }
     return out
@@ -117,6 +132,40 @@ export const parseArrayBinary = (bytes: Uint8Array, element: (bytes: Uint8Array)
   const result = read(0)
   if (at !== bytes.length) throw new Malformed("malformed binary array: trailing bytes")
   return result
+}
+
+/** The common one-dimensional case as a plain loop (no per-dimension closure). */
+const readFlat = (
+  bytes: Uint8Array,
+  size: number,
+  element: (bytes: Uint8Array) => unknown,
+  fixed: { readonly size: number; readonly read: (b: Uint8Array, at: number) => unknown } | undefined
+): Array<unknown> => {
+  const out = new Array<unknown>(size)
+  const end = bytes.length
+  let at = 20
+  for (let k = 0; k < size; k++) {
+    if (at + 4 > end) throw new Malformed("malformed binary array: truncated")
+    const len = int32(bytes, at)
+    at += 4
+    if (len === -1) {
+      out[k] = null
+      continue
+    }
+    if (len < 0 || at + len > end) {
+      throw new Malformed("malformed binary array: truncated element")
+    } else if (fixed !== undefined) {
+      if (len !== fixed.size) {
+        throw new Malformed(`malformed binary array: element of ${len} bytes, expected ${fixed.size}`)
+      }
+      out[k] = fixed.read(bytes, at)
+    } else {
+      out[k] = element(bytes.subarray(at, at + len))
+    }
+    at += len
+  }
+  if (at !== end) throw new Malformed("malformed binary array: trailing bytes")
+  return out
 }
 
 const quoteRe = /["\\]/g

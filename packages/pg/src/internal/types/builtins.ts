@@ -51,7 +51,7 @@ const float = (text: string): number => {
   return n
 }
 
-const int8Number = (n: number | bigint): number => {
+const int8ToNumber = (n: number | bigint): number => {
   if (typeof n === "bigint" ? n > 9007199254740991n || n < -9007199254740991n : !Number.isSafeInteger(n)) {
     throw new Malformed(`int8 ${n} does not fit a JavaScript number exactly; use int8: "bigint" or "string"`)
   }
@@ -99,21 +99,36 @@ const jsonbBinary = (b: Uint8Array): string => {
   return Bin.utf8(b.subarray(1))
 }
 
-const int2Binary = (b: Uint8Array): number => {
-  Bin.expectLength(b, 2, "int2")
-  return Bin.int16(b, 0)
+/**
+ * Fixed-width binary readers by codec: arrays of these types read their elements in place
+ * instead of making a view per element (the benchmark's int4[]/int8[]/timestamptz[] rows).
+ */
+export interface FixedWidth {
+  readonly size: number
+  readonly read: (b: Uint8Array, at: number) => unknown
 }
-const int4Binary = (b: Uint8Array): number => {
-  Bin.expectLength(b, 4, "int4")
-  return Bin.int32(b, 0)
+const readers = new WeakMap<(bytes: Uint8Array) => unknown, FixedWidth>()
+
+/** The in-place reader behind a built-in binary decoder, if it is a fixed-width one. */
+export const fixedWidth = (decode: (bytes: Uint8Array) => unknown): FixedWidth | undefined => readers.get(decode)
+
+const fixed = (
+  name: string,
+  size: number,
+  read: (b: Uint8Array, at: number) => unknown
+): (bytes: Uint8Array) => unknown => {
+  const decode = (b: Uint8Array): unknown => {
+    Bin.expectLength(b, size, name)
+    return read(b, 0)
+  }
+  readers.set(decode, { size, read })
+  return decode
 }
-const int8Binary = (b: Uint8Array): bigint => {
-  Bin.expectLength(b, 8, "int8")
-  return Bin.int64BigInt(b, 0)
-}
-const oidBinary = (b: Uint8Array): number => {
-  Bin.expectLength(b, 4, "oid")
-  return Bin.uint32(b, 0)
+
+const int8Number = (b: Uint8Array, at: number): number => {
+  const hi = Bin.int32(b, at)
+  if (hi < -0x200000 || hi >= 0x200000) return int8ToNumber(Bin.int64BigInt(b, at))
+  return hi * 4294967296 + Bin.uint32(b, at + 4)
 }
 const float4Binary = (b: Uint8Array): number => {
   Bin.expectLength(b, 4, "float4")
@@ -161,31 +176,23 @@ export const shortestFloat4 = (x: number): number => {
   }
   return x
 }
-const float8Binary = (b: Uint8Array): number => {
-  Bin.expectLength(b, 8, "float8")
-  return Bin.float64(b, 0)
-}
-const boolBinary = (b: Uint8Array): boolean => {
-  Bin.expectLength(b, 1, "bool")
-  return b[0] !== 0
-}
 const copyBytes = (b: Uint8Array): Uint8Array => b.slice()
 
 export const builtinCodecs = (o: ResolvedOptions): ReadonlyArray<Codec> => {
   const json = o.json === "parse" ? (text: string): unknown => JSON.parse(text) : identity
   const dateMode = o.dates === "date"
   return [
-    codec("bool", bool, boolBinary, 1),
-    codec("int2", integer, int2Binary, 1),
-    codec("int4", integer, int4Binary, 1),
+    codec("bool", bool, fixed("bool", 1, (b, at) => b[at] !== 0), 1),
+    codec("int2", integer, fixed("int2", 2, Bin.int16), 1),
+    codec("int4", integer, fixed("int4", 4, Bin.int32), 1),
     o.int8 === "bigint"
-      ? codec("int8", int8Text, int8Binary, 1)
+      ? codec("int8", int8Text, fixed("int8", 8, Bin.int64BigInt), 1)
       : o.int8 === "string"
-      ? codec("int8", identity, (b) => String(int8Binary(b)), 0)
-      : codec("int8", (t) => int8Number(integer(t)), (b) => int8Number(int8Binary(b)), 1),
-    codec("oid", integer, oidBinary, 1),
+      ? codec("int8", identity, fixed("int8", 8, (b, at) => String(Bin.int64BigInt(b, at))), 0)
+      : codec("int8", (t) => int8ToNumber(int8Text(t)), fixed("int8", 8, int8Number), 1),
+    codec("oid", integer, fixed("oid", 4, Bin.uint32), 1),
     codec("float4", float, float4Binary, 0),
-    codec("float8", float, float8Binary, 1),
+    codec("float8", float, fixed("float8", 8, Bin.float64), 1),
     o.numeric === "string"
       ? codec("numeric", identity, numericBinaryToString, 0)
       : codec("numeric", float, (b) => Number(numericBinaryToString(b)), 0),
@@ -200,24 +207,24 @@ export const builtinCodecs = (o: ResolvedOptions): ReadonlyArray<Codec> => {
     codec("jsonb", json, (b) => json(jsonbBinary(b)), 0),
     codec("uuid", identity, uuidBinary, 0),
     dateMode
-      ? codec("date", DT.dateTextToDate, DT.dateBinaryToDate, 1)
+      ? codec("date", DT.dateTextToDate, fixed("date", 4, DT.dateBinaryToDate), 1)
       : codec("date", identity, DT.dateBinaryToString, 0),
     dateMode
-      ? codec("timestamp", DT.timestampTextToDate, DT.timestampBinaryToDate, 1)
+      ? codec("timestamp", DT.timestampTextToDate, fixed("timestamp", 8, DT.timestampBinaryToDate), 1)
       : codec("timestamp", identity, DT.timestampBinaryToString(""), 0),
     dateMode
-      ? codec("timestamptz", DT.timestampTextToDate, DT.timestampBinaryToDate, 1)
+      ? codec("timestamptz", DT.timestampTextToDate, fixed("timestamptz", 8, DT.timestampBinaryToDate), 1)
       : codec("timestamptz", identity, DT.timestampBinaryToString("+00"), 0),
     codec("time", identity, DT.timeBinaryToString, 0),
     codec("timetz", identity, DT.timetzBinaryToString, 0),
-    codec("interval", intervalText, intervalBinary, 1),
+    codec("interval", intervalText, fixed("interval", 16, intervalBinary), 1),
     codec("inet", identity, copyBytes, 0),
     codec("cidr", identity, copyBytes, 0),
     codec("macaddr", identity, copyBytes, 0),
     codec("regproc", identity, copyBytes, 0),
     codec("regclass", identity, copyBytes, 0),
-    codec("xid", integer, oidBinary, 0),
-    codec("cid", integer, oidBinary, 0)
+    codec("xid", integer, fixed("xid", 4, Bin.uint32), 0),
+    codec("cid", integer, fixed("cid", 4, Bin.uint32), 0)
   ]
 }
 

@@ -113,25 +113,25 @@ const isInfinity64 = (hi: number, lo: number): number =>
  * Splits microseconds since 2000 into [seconds since 1970, micros within the second]. Seconds stay
  * below 2^53 over the whole timestamp range, milliseconds would not (past the year ~287000).
  */
-const timestampBinaryParts = (b: Uint8Array): readonly [seconds: number, micros: number] | number => {
-  expectLength(b, 8, "timestamp")
-  const [hi, lo] = int64Parts(b, 0)
+const timestampBinaryParts = (b: Uint8Array, at: number): readonly [seconds: number, micros: number] | number => {
+  const [hi, lo] = int64Parts(b, at)
   const inf = isInfinity64(hi, lo)
   if (inf !== 0) return inf * Infinity
   const [seconds, micros] = floorDiv64(hi, lo, 1_000_000)
   return [seconds + PG_EPOCH_DAYS * 86_400, micros]
 }
 
-export const timestampBinaryToDate = (b: Uint8Array): Date | number => {
-  const parts = timestampBinaryParts(b)
+/** timestamp/timestamptz binary (8 bytes at `at`) → Date or ±Infinity. */
+export const timestampBinaryToDate = (b: Uint8Array, at: number): Date | number => {
+  const parts = timestampBinaryParts(b, at)
   if (typeof parts === "number") return parts
   const [seconds, micros] = parts
   return toDate(seconds * 1000 + Math.floor(micros / 1000), () => `timestamp ${formatTimestamp(seconds, micros, "")}`)
 }
 
-export const dateBinaryToDate = (b: Uint8Array): Date | number => {
-  expectLength(b, 4, "date")
-  const days = int32(b, 0)
+/** date binary (4 bytes at `at`) → Date or ±Infinity. */
+export const dateBinaryToDate = (b: Uint8Array, at: number): Date | number => {
+  const days = int32(b, at)
   if (days === 0x7fffffff) return Infinity
   if (days === -0x80000000) return -Infinity
   return toDate((days + PG_EPOCH_DAYS) * MS_PER_DAY, () => `date ${formatDate(days + PG_EPOCH_DAYS)}`)
@@ -159,7 +159,8 @@ export const formatTimestamp = (seconds: number, micros: number, zone: string): 
 }
 
 export const timestampBinaryToString = (zone: string) => (b: Uint8Array): string => {
-  const parts = timestampBinaryParts(b)
+  expectLength(b, 8, "timestamp")
+  const parts = timestampBinaryParts(b, 0)
   if (typeof parts === "number") return parts > 0 ? "infinity" : "-infinity"
   return formatTimestamp(parts[0], parts[1], zone)
 }

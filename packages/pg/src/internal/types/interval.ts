@@ -5,7 +5,7 @@
  * the units PostgreSQL prints: years/months from the months, days, and hours/minutes/seconds/
  * microseconds from the microseconds, each part carrying the sign of the field it came from.
  */
-import { expectLength, floorDiv64, int32, int64Parts } from "./binary.js"
+import { floorDiv64, int32, int64Parts } from "./binary.js"
 import { Malformed } from "./errors.js"
 
 /** Fields accepted by `Interval.make`; every one defaults to 0. */
@@ -104,16 +104,16 @@ export class Interval {
 
 // --- binary -----------------------------------------------------------------------------------
 
-export const intervalBinary = (b: Uint8Array): Interval => {
-  expectLength(b, 16, "interval")
-  const [hi, lo] = int64Parts(b, 0)
+/** interval binary (16 bytes at `at`): int64 microseconds, int32 days, int32 months. */
+export const intervalBinary = (b: Uint8Array, at: number): Interval => {
+  const [hi, lo] = int64Parts(b, at)
   let [secs, micros] = floorDiv64(hi, lo, 1_000_000)
   // floorDiv64 floors; the split we want truncates toward zero so both parts share a sign.
   if (secs < 0 && micros > 0) {
     secs += 1
     micros -= 1_000_000
   }
-  return Interval.fromStored(int32(b, 12), int32(b, 8), secs, micros)
+  return Interval.fromStored(int32(b, at + 12), int32(b, at + 8), secs, micros)
 }
 
 // --- text -------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
  */
 import type { Codec, Options, TypeRegistry } from "../../PgTypes.js"
 import { parseArrayBinary, parseArrayText } from "./array.js"
-import { builtinCodecs, identity, type ResolvedOptions } from "./builtins.js"
+import { builtinCodecs, fixedWidth, identity, type ResolvedOptions } from "./builtins.js"
 import { makeEncoder, type UserEncoder } from "./encode.js"
 import { DecodeError } from "./errors.js"
 
@@ -97,7 +97,8 @@ export const make = (options: Options = {}): TypeRegistry => {
       const element = elementOf.get(oid)
       if (element !== undefined) {
         const decodeElement = element.decodeBinary ?? rawBytes
-        decoder = guard((bytes: Uint8Array) => parseArrayBinary(bytes, decodeElement), oid, `${element.name}[]`)
+        const fixed = fixedWidth(decodeElement)
+        decoder = guard((bytes: Uint8Array) => parseArrayBinary(bytes, decodeElement, fixed), oid, `${element.name}[]`)
       }
     }
     binaryCache.set(oid, decoder)
