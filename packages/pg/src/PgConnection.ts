@@ -13,7 +13,6 @@ import type * as Scope from "effect/Scope"
 import type * as tls from "node:tls"
 import { Core } from "./internal/core.js"
 import { QueryOp } from "./internal/query.js"
-import { fallbackRegistry, type TypeRegistry } from "./internal/registry.js"
 import { hostLabel, negotiateTls, openSocket, tlsOptions } from "./internal/socket.js"
 import { startup } from "./internal/startup.js"
 import { Frontend } from "./internal/writer.js"
@@ -26,6 +25,7 @@ import {
   PgTimeoutError,
   type ServerErrorFields
 } from "./PgError.js"
+import * as PgTypes from "./PgTypes.js"
 
 /**
  * A result column, from RowDescription.
@@ -147,7 +147,7 @@ export interface PgConnection {
  */
 export interface ConnectOptions {
   /** Type codecs (default: the built-in registry). */
-  readonly types?: TypeRegistry
+  readonly types?: PgTypes.TypeRegistry
   readonly onNotice?: (notice: Notice) => void
   readonly onNotification?: (notification: Notification) => void
   /**
@@ -168,7 +168,7 @@ const nulError = (sql: string) => new PgInputError({ message: "the statement tex
 /** Encodes Parse/Bind/Describe/Execute/Sync for the unnamed statement into one buffer. */
 const encodeExtended = (
   core: Core,
-  registry: TypeRegistry,
+  registry: PgTypes.TypeRegistry,
   sql: string,
   params: ReadonlyArray<unknown>
 ): Buffer | PgInputError => {
@@ -177,7 +177,7 @@ const encodeExtended = (
   if (n > 65535) {
     return new PgInputError({ message: `too many parameters: ${n} (the protocol allows at most 65535)`, sql })
   }
-  const encoded: Array<ReturnType<TypeRegistry["encodeParam"]>> = new Array(n)
+  const encoded: Array<PgTypes.EncodedParam> = new Array(n)
   for (let i = 0; i < n; i++) {
     try {
       encoded[i] = registry.encodeParam(params[i])
@@ -213,7 +213,7 @@ const encodeExtended = (
 class Connection implements PgConnection {
   constructor(
     readonly core: Core,
-    readonly registry: TypeRegistry,
+    readonly registry: PgTypes.TypeRegistry,
     readonly host: HostPort,
     readonly tls: boolean
   ) {}
@@ -339,7 +339,7 @@ const attempt = (
       })
       core.attach(stream)
       yield* startup(core, config, password, secure)
-      return new Connection(core, options.types ?? fallbackRegistry, hp, secure !== undefined)
+      return new Connection(core, options.types ?? PgTypes.defaultRegistry, hp, secure !== undefined)
     })
     const timeout = config.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT
     const bounded = Duration.isFinite(timeout)

@@ -24,3 +24,10 @@ export * as PgConnection from "./PgConnection.js"
  * @since 0.1.0
  */
 export * as PgError from "./PgError.js"
+
+/**
+ * Type codecs: text/binary decoders, parameter encoding, user-registered codecs.
+ *
+ * @since 0.1.0
+ */
+export * as PgTypes from "./PgTypes.js"

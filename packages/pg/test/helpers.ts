@@ -21,5 +21,5 @@ export const connectTest = (overrides: PgConfig.MakeOptions = {}, options: PgCon
   PgConnection.connect(testConfig(overrides), options)
 
 /** A second connection, used to observe the server from the outside. */
-export const withObserver = <A, E>(f: (conn: PgConnection.PgConnection) => Effect.Effect<A, E>) =>
+export const withObserver = <A, E, R>(f: (conn: PgConnection.PgConnection) => Effect.Effect<A, E, R>) =>
   Effect.scoped(Effect.flatMap(connectTest(), f))

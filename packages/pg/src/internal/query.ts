@@ -6,8 +6,8 @@
 import * as Effect from "effect/Effect"
 import type { Field, QueryResult } from "../PgConnection.js"
 import type { PgError, PgServerError } from "../PgError.js"
+import type { TypeRegistry } from "../PgTypes.js"
 import { MalformedMessage, parseCommandTag, readCString } from "./messages.js"
-import type { TypeRegistry } from "./registry.js"
 
 export type OpState = "queued" | "active" | "done"
 
