@@ -156,23 +156,27 @@ export const shortestFloat4 = (x: number): number => {
   const next = float4WithBits(bits + 1)
   // Above the largest float4 the next step would be one more ulp of the same size.
   const highMid = next === Infinity ? abs + (abs - float4WithBits(bits - 1)) / 2 : (abs + next) / 2
-  const exact = abs.toExponential(99) // a float4 is a short binary fraction: these digits are exact
-  const e = exact.indexOf("e")
-  const digits = exact[0]! + exact.slice(2, e)
-  const exponent = Number(exact.slice(e + 1))
+  const inside = (c: number): boolean => c > lowMid && c < highMid
   const sign = x < 0 ? -1 : 1
   for (let p = 1; p <= 9; p++) {
-    const down = Number(digits.slice(0, p))
-    const scale = `e${exponent - p + 1}`
-    const lower = Number(down + scale)
-    const upper = Number(down + 1 + scale)
-    const lowerOk = lower > lowMid && lower < highMid
-    const upperOk = upper > lowMid && upper < highMid
-    if (!lowerOk && !upperOk) continue
-    if (lowerOk !== upperOk) return sign * (lowerOk ? lower : upper)
-    const rest = digits.slice(p)
-    if (/^50*$/.test(rest)) return sign * (down % 2 === 0 ? lower : upper)
-    return sign * (rest[0]! >= "5" ? upper : lower)
+    // toExponential rounds to the nearest p-digit decimal, halves upward.
+    const s = abs.toExponential(p - 1)
+    const e = s.indexOf("e")
+    const mantissa = Number(s[0]! + s.slice(2, e))
+    const scale = `e${Number(s.slice(e + 1)) - p + 1}`
+    const nearest = Number(s)
+    if (inside(nearest)) {
+      // An exact tie (x has p+1 digits ending in 5) goes to the even digit, as in Ryu.
+      const finer = abs.toExponential(p)
+      const lower = Number(mantissa - 1 + scale)
+      if (mantissa % 2 === 1 && finer[finer.indexOf("e") - 1] === "5" && Number(finer) === abs && inside(lower)) {
+        return sign * lower
+      }
+      return sign * nearest
+    }
+    // Near a power of two the interval is lopsided: the other neighbour may fit where the nearest does not.
+    const other = Number((nearest > abs ? mantissa - 1 : mantissa + 1) + scale)
+    if (inside(other)) return sign * other
   }
   return x
 }
