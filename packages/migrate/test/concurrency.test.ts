@@ -5,7 +5,7 @@ import { Deferred, Effect, Either, Fiber, Layer, Schedule } from "effect"
 import * as Lock from "../src/internal/lock.js"
 import { exec, freshSchema, query, SqlLive } from "./helpers.js"
 
-const waitFor = <A, E, R>(check: Effect.Effect<boolean, E, R>) =>
+const waitFor = <E, R>(check: Effect.Effect<boolean, E, R>) =>
   check.pipe(
     Effect.filterOrFail((ok) => ok),
     Effect.retry({ times: 1500, schedule: Schedule.spaced("20 millis") }),
@@ -100,7 +100,7 @@ INSERT INTO ${schema}.t SELECT g, md5(g::text) FROM generate_series(1, 20000) g;
           transactional: false
         }
       ])
-      const opts = { source, table: `${schema}_h.history`, lockTimeout: "60 seconds" }
+      const opts = { source, table: `${schema}_h.history`, lockTimeout: "60 seconds" as const }
       const first = yield* Effect.fork(
         Migrator.up({ ...opts, onEvent: () => Effect.void }).pipe(Effect.provide(SqlLive({ applicationName: "first" })))
       )
@@ -164,11 +164,12 @@ INSERT INTO ${schema}.t SELECT g, md5(g::text) FROM generate_series(1, 20000) g;
       yield* Deferred.succeed(blocked, undefined)
       const [ours, theirs] = yield* Effect.all([Fiber.join(runner), Fiber.join(naive)])
       // PostgreSQL's deadlock detector breaks the cycle by failing one side with 40P01.
-      const codes = [ours, theirs].flatMap((r) => {
+      const codeOf = (r: Either.Either<unknown, unknown>) => {
         if (Either.isRight(r)) return []
         const e = r.left as { error?: { code?: string }; cause?: { code?: string } }
         return [e.error?.code ?? e.cause?.code]
-      })
+      }
+      const codes = [...codeOf(ours), ...codeOf(theirs)]
       expect(codes).toContain("40P01")
     }).pipe(Effect.provide(SqlLive())))
 })

@@ -59,7 +59,7 @@ export interface Options {
 
 /**
  * Takes the lock, polling with a backoff from 50 ms to 1 s, bounded by the timeout.
- * Returns how long it waited.
+ * Returns how long it waited (0 when the first try got it).
  */
 export const acquire = (
   session: Session,
@@ -72,7 +72,7 @@ export const acquire = (
     let delay = 50
     let first = true
     while (true) {
-      if (yield* tryLock(session, lockKey)) return (yield* Clock.currentTimeMillis) - start
+      if (yield* tryLock(session, lockKey)) return first ? 0 : (yield* Clock.currentTimeMillis) - start
       const waited = (yield* Clock.currentTimeMillis) - start
       if (!options.wait || waited >= limit) {
         const who = yield* holder(session, lockKey).pipe(Effect.orElseSucceed(() => undefined))
