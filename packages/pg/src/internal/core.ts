@@ -400,6 +400,14 @@ export class Core {
 
   private onClose(): void {
     if (this.phase === "closed") return
+    if (this.rlen > 0) {
+      this.destroy(
+        new PgProtocolError({
+          message: `the connection closed in the middle of a message (truncated frame, ${this.rlen} bytes)`
+        })
+      )
+      return
+    }
     const active = this.active
     const fatal = active?.error ?? this.idleFatal
     const detail = this.socketError !== undefined ? `: ${this.socketError.message}` : ""
