@@ -302,5 +302,5 @@ const oneLine = (error: unknown): string => {
   const detail = typeof cause === "object" && cause !== null && "message" in cause ? `: ${String(cause.message)}` : ""
   const tag = typeof error === "object" && error !== null && "_tag" in error ? error._tag : undefined
   const text = tag === "SqlError" ? `${base}${detail}` : base
-  return text.replace(/\s*\n\s*/g, "; ")
+  return text.replace(/:\s*\n\s*/g, ": ").replace(/\s*\n\s*/g, "; ")
 }
