@@ -110,8 +110,11 @@ const withDb = <A, E>(
 const output = (c: Common, json: unknown, human: () => string) =>
   c.json ? Console.log(JSON.stringify(json, null, 2)) : Console.log(human())
 
-const runCommand = (verb: string, c: Common, effect: Effect.Effect<Migrator.RunResult, unknown, SqlClient.SqlClient | Env>) =>
-  Effect.flatMap(withDb(c, effect), (r) => output(c, r, () => Render.run(painter(c), verb, r)))
+const runCommand = (
+  verb: string,
+  c: Common,
+  effect: Effect.Effect<Migrator.RunResult, unknown, SqlClient.SqlClient | Env>
+) => Effect.flatMap(withDb(c, effect), (r) => output(c, r, () => Render.run(painter(c), verb, r)))
 
 const adminCommand = (c: Common, effect: Effect.Effect<Migrator.AdminResult, unknown, SqlClient.SqlClient | Env>) =>
   Effect.flatMap(withDb(c, effect), (r) =>
@@ -165,7 +168,11 @@ const downCommand = Command.make(
   (a) =>
     Effect.gen(function*() {
       if (a.all && Option.isSome(a.n)) return yield* new Exit({ code: 2, reason: "give N or --all, not both" })
-      yield* runCommand("down", a, Migrator.down(migratorOptions(a, a.dryRun), a.all ? "all" : Option.getOrElse(a.n, () => 1)))
+      yield* runCommand(
+        "down",
+        a,
+        Migrator.down(migratorOptions(a, a.dryRun), a.all ? "all" : Option.getOrElse(a.n, () => 1))
+      )
     })
 ).pipe(Command.withDescription("revert the last (or N, or --all) applied migrations"))
 
@@ -195,14 +202,18 @@ const validateCommand = Command.make("validate", common, (a) =>
     const result = yield* withDb(a, Migrator.validate(migratorOptions(a, false))).pipe(
       Effect.catchTag("ChecksumMismatch", (e) =>
         Effect.zipRight(
-          output(a, { ok: false, modified: e.modified }, () => e.modified.map((m) => `~ ${m.version} ${m.name}: checksum changed`).join("\n")),
+          output(a, { ok: false, modified: e.modified }, () =>
+            e.modified.map((m) => `~ ${m.version} ${m.name}: checksum changed`).join("\n")),
           Effect.fail(new Exit({ code: 4, reason: e.message }))
         ))
     )
     yield* output(
       a,
       { ok: true, ...result },
-      () => `${result.checked} checksum(s) match${result.missing.length > 0 ? `; applied but missing from the source: ${result.missing.join(", ")}` : ""}`
+      () =>
+        `${result.checked} checksum(s) match${
+          result.missing.length > 0 ? `; applied but missing from the source: ${result.missing.join(", ")}` : ""
+        }`
     )
   })).pipe(Command.withDescription("check the checksums of applied migrations against the files"))
 

@@ -24,7 +24,9 @@ export type MigrationSource<R = never> = Effect.Effect<ReadonlyArray<Migration.M
 const finish = (
   result: { readonly migrations: ReadonlyArray<Migration.Migration>; readonly problems: ReadonlyArray<LoadProblem> }
 ): Effect.Effect<ReadonlyArray<Migration.Migration>, LoadError> =>
-  result.problems.length > 0 ? Effect.fail(new LoadError({ problems: result.problems })) : Effect.succeed(result.migrations)
+  result.problems.length > 0
+    ? Effect.fail(new LoadError({ problems: result.problems }))
+    : Effect.succeed(result.migrations)
 
 /**
  * Reads a directory: `NNNNNN_name.up.sql` / `NNNNNN_name.down.sql` pairs (versions

@@ -12,7 +12,7 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Duration, Effect, Either, Layer } from "effect"
+import { Clock, Duration, Effect, type Either, Layer } from "effect"
 import * as os from "node:os"
 import * as Execute from "./internal/execute.js"
 import * as History from "./internal/history.js"
@@ -166,7 +166,9 @@ export const logEvent = (event: Event): Effect.Effect<void> => {
         `waiting for the migration lock${event.holder === undefined ? "" : ` held by pid ${event.holder.pid}`}`
       )
     case "LockAcquired":
-      return event.waitedMillis > 0 ? Effect.logInfo(`migration lock acquired after ${event.waitedMillis} ms`) : Effect.void
+      return event.waitedMillis > 0
+        ? Effect.logInfo(`migration lock acquired after ${event.waitedMillis} ms`)
+        : Effect.void
     case "StepStarted":
       return Effect.logDebug(`${event.step.direction} ${Migration.label(event.step.migration)}`)
     case "StepFinished":
@@ -266,7 +268,9 @@ const stepResult = (step: Plan.Step, durationMs: number | undefined): StepResult
 
 const afterSteps = (before: number | undefined, status: Plan.Status, steps: ReadonlyArray<Plan.Step>) => {
   const applied = new Set(
-    status.entries.filter((e) => e.state === "applied" || e.state === "baseline" || e.state === "forced" || e.state === "missing")
+    status.entries.filter((e) =>
+      e.state === "applied" || e.state === "baseline" || e.state === "forced" || e.state === "missing"
+    )
       .map((e) => e.version)
   )
   for (const step of steps) {
@@ -349,7 +353,10 @@ export const up = <R = never>(
   options: Options<R>,
   count?: number
 ): Effect.Effect<RunResult, MigrateError | SqlError, SqlClient.SqlClient | R> =>
-  Effect.zipRight(checkCount("count", count), runPlan(options, (status) => Plan.up(status, count, options_rules(options))))
+  Effect.zipRight(
+    checkCount("count", count),
+    runPlan(options, (status) => Plan.up(status, count, options_rules(options)))
+  )
 
 const options_rules = <R>(options: Options<R>): Plan.Rules => ({
   allowOutOfOrder: options.allowOutOfOrder ?? false,
@@ -402,7 +409,9 @@ export const goto = <R = never>(
   Effect.zipRight(
     Number.isSafeInteger(version) && version >= 0
       ? Effect.void
-      : Effect.fail(new ConfigError({ option: "version", message: `version must be a non-negative integer, got ${version}` })),
+      : Effect.fail(
+        new ConfigError({ option: "version", message: `version must be a non-negative integer, got ${version}` })
+      ),
     runPlan(options, (status, migrations) => Plan.goto(status, migrations, version, options_rules(options)))
   )
 
@@ -418,7 +427,8 @@ const toReport = (table: History.TableName, status: Plan.Status): StatusReport =
     appliedAt: e.row?.appliedAt,
     durationMs: e.row?.durationMs ?? undefined,
     appliedBy: e.row?.appliedBy,
-    error: e.row?.error?.message ?? (e.state === "running" ? "interrupted while running outside a transaction" : undefined)
+    error: e.row?.error?.message ??
+      (e.state === "running" ? "interrupted while running outside a transaction" : undefined)
   })),
   pending: status.pending.map((m) => m.version),
   outOfOrder: status.outOfOrder.map((m) => m.version),
@@ -603,7 +613,8 @@ export const force = <R = never>(
         status: "forced",
         durationMs: null,
         error: null,
-        note: reason ?? `forced by ${cfg.appliedBy}${row?.error?.message === undefined ? "" : `; error was: ${row.error.message}`}`
+        note: reason ??
+          `forced by ${cfg.appliedBy}${row?.error?.message === undefined ? "" : `; error was: ${row.error.message}`}`
       })
     }])
   })
@@ -633,7 +644,9 @@ export const repair = <R = never>(
       if (row.status !== "failed" && row.status !== "running") continue
       const reason = row.status === "running"
         ? "interrupted while running outside a transaction"
-        : `failed: ${row.error?.message ?? "unknown error"}${row.error?.code === undefined ? "" : ` [${row.error.code}]`}`
+        : `failed: ${row.error?.message ?? "unknown error"}${
+          row.error?.code === undefined ? "" : ` [${row.error.code}]`
+        }`
       const direction = row.error?.direction ?? "up"
       changes.push(
         direction === "up"
@@ -679,11 +692,16 @@ export const baseline = <R = never>(
 ): Effect.Effect<AdminResult, MigrateError | SqlError, SqlClient.SqlClient | R> =>
   admin(options, (cfg, migrations, rows) => {
     if (!Number.isSafeInteger(version) || version <= 0) {
-      return Effect.fail(new ConfigError({ option: "version", message: `version must be a positive integer, got ${version}` }))
+      return Effect.fail(
+        new ConfigError({ option: "version", message: `version must be a positive integer, got ${version}` })
+      )
     }
     if (rows.length > 0) {
       return Effect.fail(
-        new ConfigError({ option: "version", message: `the history table already has ${rows.length} row(s); baseline adopts a database without history` })
+        new ConfigError({
+          option: "version",
+          message: `the history table already has ${rows.length} row(s); baseline adopts a database without history`
+        })
       )
     }
     const note = reason ?? `baseline ${version} by ${cfg.appliedBy}`

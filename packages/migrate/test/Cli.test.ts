@@ -1,7 +1,7 @@
 import { Cli } from "@berth/migrate"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Console, Effect } from "effect"
+import { type Console, Effect } from "effect"
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -96,7 +96,10 @@ describe("berth-migrate in process", () => {
     Effect.gen(function*() {
       const dir = tempDir()
       const db = ["--dir", dir, "--table", "cli_fail.history", "--database-url", process.env["DATABASE_URL"]!]
-      fs.writeFileSync(path.join(dir, "000001_bad.up.sql"), "CREATE TABLE cli_fail_t (id int REFERENCES missing_table (id));")
+      fs.writeFileSync(
+        path.join(dir, "000001_bad.up.sql"),
+        "CREATE TABLE cli_fail_t (id int REFERENCES missing_table (id));"
+      )
       const failed = yield* cli("up", ...db)
       expect(failed.code).toBe(1)
       expect(failed.stdout).toContain("✗ 000001_bad")
@@ -124,10 +127,22 @@ describe("berth-migrate in process", () => {
       expect((yield* cli("bogus")).code).toBe(2)
       expect((yield* cli("up", "not-a-number")).code).toBe(2)
       expect((yield* cli("down", "2", "--all", "--dir", tempDir())).code).toBe(2)
-      const missing = yield* cli("up", "--dir", path.join(tempDir(), "nope"), "--database-url", process.env["DATABASE_URL"]!)
+      const missing = yield* cli(
+        "up",
+        "--dir",
+        path.join(tempDir(), "nope"),
+        "--database-url",
+        process.env["DATABASE_URL"]!
+      )
       expect(missing.code).toBe(1)
       expect(missing.stderr).toMatch(/^error: 1 problem\(s\) loading migrations: .*directory does not exist$/)
-      const unreachable = yield* cli("status", "--dir", tempDir(), "--database-url", "postgres://nobody@127.0.0.1:1/none")
+      const unreachable = yield* cli(
+        "status",
+        "--dir",
+        tempDir(),
+        "--database-url",
+        "postgres://nobody@127.0.0.1:1/none"
+      )
       expect(unreachable.code).toBe(1)
       expect(unreachable.stderr).toMatch(/^error: .*ECONNREFUSED/)
       expect(unreachable.stderr).not.toContain("\n")

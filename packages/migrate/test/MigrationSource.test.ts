@@ -1,4 +1,4 @@
-import { Migrator, MigrationSource } from "@berth/migrate"
+import { MigrationSource, Migrator } from "@berth/migrate"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"

@@ -4,7 +4,9 @@ import { Effect, Fiber, Schedule } from "effect"
 import { exec, freshSchema, options, query, shopFiles, snapshot, SqlLive } from "./helpers.js"
 
 const history = (schema: string) =>
-  query<{ version: string; name: string; status: string; checksum: string | null; error: Record<string, unknown> | null }>(
+  query<
+    { version: string; name: string; status: string; checksum: string | null; error: Record<string, unknown> | null }
+  >(
     `SELECT version::text, name, status, checksum, error FROM ${schema}_meta.history ORDER BY version`
   )
 
@@ -158,7 +160,9 @@ INSERT INTO ${schema}.child VALUES (42);`
       }
       const error = yield* Effect.flip(Migrator.up(options(schema, files)))
       expect(error).toMatchObject({ _tag: "MigrationFailed", version: 1, error: { code: "23503" } })
-      const [ns] = yield* query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_namespace WHERE nspname = '${schema}'`)
+      const [ns] = yield* query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM pg_namespace WHERE nspname = '${schema}'`
+      )
       expect(ns?.n).toBe("0")
       expect((yield* history(schema)).map((r) => r.status)).toEqual(["failed"])
     }).pipe(Effect.provide(SqlLive())))
@@ -191,7 +195,9 @@ CREATE TABLE ${schema}.c (id int);`
       expect(rows[1]).toMatchObject({ version: "2", status: "failed" })
       expect(rows[1]!.error).toMatchObject({ code: "42P01", direction: "up" })
       // The operator finishes it by hand and forces the version.
-      yield* exec(`CREATE TABLE ${schema}.nope (id int PRIMARY KEY); CREATE TABLE ${schema}.b (id int REFERENCES ${schema}.nope (id)); CREATE TABLE ${schema}.c (id int)`)
+      yield* exec(
+        `CREATE TABLE ${schema}.nope (id int PRIMARY KEY); CREATE TABLE ${schema}.b (id int REFERENCES ${schema}.nope (id)); CREATE TABLE ${schema}.c (id int)`
+      )
       const forced = yield* Migrator.force(opts, 2, "finished by hand (ticket 123)")
       expect(forced.changes[0]).toContain("failed -> forced")
       const [row] = yield* query<{ status: string; note: string; error: unknown }>(

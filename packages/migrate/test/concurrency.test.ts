@@ -1,6 +1,6 @@
-import { Migrator, MigrationSource } from "@berth/migrate"
-import { describe, expect, it } from "@effect/vitest"
+import { MigrationSource, Migrator } from "@berth/migrate"
 import { SqlClient } from "@effect/sql"
+import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Either, Fiber, Layer, Schedule } from "effect"
 import * as Lock from "../src/internal/lock.js"
 import { exec, freshSchema, query, SqlLive } from "./helpers.js"
@@ -39,7 +39,9 @@ CREATE TABLE ${schema}.t${i + 1} (id int);`
         `SELECT version, count(*)::text AS n FROM ${schema}.log GROUP BY version ORDER BY version`
       )
       expect(log).toEqual(migrations.map((m) => ({ version: m.version, n: "1" })))
-      const rows = yield* query<{ n: string }>(`SELECT count(*)::text AS n FROM ${schema}.history WHERE status = 'applied'`)
+      const rows = yield* query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM ${schema}.history WHERE status = 'applied'`
+      )
       expect(rows[0]?.n).toBe("6")
       // They really did contend for the lock.
       expect(waits.length).toBeGreaterThan(0)
@@ -67,7 +69,11 @@ CREATE TABLE ${schema}.t${i + 1} (id int);`
       const pid = yield* Deferred.await(inside)
 
       const busy = yield* Effect.flip(Migrator.up({ ...opts, wait: false }))
-      expect(busy).toMatchObject({ _tag: "LockError", reason: "busy", holder: { pid, applicationName: "berth-migrate-test" } })
+      expect(busy).toMatchObject({
+        _tag: "LockError",
+        reason: "busy",
+        holder: { pid, applicationName: "berth-migrate-test" }
+      })
       expect(busy.message).toContain(`pid ${pid}`)
 
       const timedOut = yield* Effect.flip(Migrator.up({ ...opts, lockTimeout: "300 millis" }))

@@ -11,7 +11,10 @@ describe("split", () => {
     expect(texts("select E'a\\'; b'; select 2")).toEqual(["select E'a\\'; b'", "select 2"])
     expect(texts(`select "a;b" from t; select 2`)).toEqual([`select "a;b" from t`, "select 2"])
     expect(texts("select 1 -- a; comment\n; select 2")).toEqual(["select 1 -- a; comment", "select 2"])
-    expect(texts("select /* a; /* nested; */ b; */ 1; select 2")).toEqual(["select /* a; /* nested; */ b; */ 1", "select 2"])
+    expect(texts("select /* a; /* nested; */ b; */ 1; select 2")).toEqual([
+      "select /* a; /* nested; */ b; */ 1",
+      "select 2"
+    ])
     expect(texts("create function f() returns int as $body$ begin return 1; end; $body$ language plpgsql; select 2"))
       .toEqual(["create function f() returns int as $body$ begin return 1; end; $body$ language plpgsql", "select 2"])
     expect(texts("select $$a;b$$; select $1")).toEqual(["select $$a;b$$", "select $1"])

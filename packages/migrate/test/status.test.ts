@@ -19,7 +19,9 @@ describe("status, version, validate", () => {
       expect(report.pending).toEqual([1, 2, 3, 4])
       expect(report.entries.map((e) => e.state)).toEqual(["pending", "pending", "pending", "pending"])
       expect(yield* Migrator.version(opts)).toEqual({ version: undefined, failed: false })
-      const [ns] = yield* query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_namespace WHERE nspname = '${schema}_meta'`)
+      const [ns] = yield* query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM pg_namespace WHERE nspname = '${schema}_meta'`
+      )
       expect(ns?.n).toBe("0")
     }).pipe(Effect.provide(SqlLive())))
 
@@ -113,7 +115,10 @@ describe("dry run", () => {
 
       const up = yield* Migrator.up(opts)
       expect(up).toMatchObject({ dryRun: true, from: undefined, to: 4 })
-      expect(up.steps.map((s) => [s.version, s.durationMs])).toEqual([[1, undefined], [2, undefined], [3, undefined], [4, undefined]])
+      expect(up.steps.map((s) => [s.version, s.durationMs])).toEqual([[1, undefined], [2, undefined], [3, undefined], [
+        4,
+        undefined
+      ]])
       expect(up.sql).toContain(`CREATE TABLE IF NOT EXISTS "${schema}_meta"."history"`)
       expect(up.sql).toContain(`CREATE TABLE ${schema}.users`)
       expect(up.sql).toContain("BEGIN;")

@@ -5,10 +5,10 @@
  *
  * @internal
  */
+import { PgClient } from "@effect/sql-pg"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { PgClient } from "@effect/sql-pg"
-import { Duration, Layer, Redacted } from "effect"
+import { Duration, type Layer, Redacted } from "effect"
 
 /** A small pool: the migrator pins one connection; reads may use a second. */
 export const layer = (url: string | undefined): Layer.Layer<SqlClient.SqlClient, SqlError> =>

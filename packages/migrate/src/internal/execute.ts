@@ -183,7 +183,9 @@ export const render = (table: History.TableName, appliedBy: string, step: Step):
     transactional: body.transactional,
     appliedBy
   }
-  const header = `-- ${Migration.label(step.migration)} (${step.direction}${body.transactional ? "" : ", no transaction"})`
+  const header = `-- ${Migration.label(step.migration)} (${step.direction}${
+    body.transactional ? "" : ", no transaction"
+  })`
   const text = body._tag === "Sql"
     ? body.sql.trim()
     : `-- TypeScript migration ${step.migration.origin}: its statements are only known when the Effect runs`

@@ -17,8 +17,9 @@ import { LockError, type LockHolder } from "../MigrateError.js"
 import type { Session } from "./session.js"
 
 /** A signed 64-bit key derived from the history table's name (one lock per table). */
-export const key = (table: string): bigint => crypto.createHash("sha256").update(`berth-migrate:${table}`).digest()
-  .readBigInt64BE(0)
+export const key = (table: string): bigint =>
+  crypto.createHash("sha256").update(`berth-migrate:${table}`).digest()
+    .readBigInt64BE(0)
 
 /** Who holds the lock, if anyone (as far as `pg_locks` can tell). */
 export const holder = (session: Session, lockKey: bigint): Effect.Effect<LockHolder | undefined, SqlError> => {

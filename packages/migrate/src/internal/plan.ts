@@ -62,19 +62,43 @@ export const status = (
       const late = current !== undefined && m.version < current
       pending.push(m)
       if (late) outOfOrder.push(m)
-      entries.push({ version: m.version, name: m.name, state: "pending", modified: false, outOfOrder: late, migration: m, row })
+      entries.push({
+        version: m.version,
+        name: m.name,
+        state: "pending",
+        modified: false,
+        outOfOrder: late,
+        migration: m,
+        row
+      })
       continue
     }
     const changed = isApplied(row) && row.checksum !== null && m.checksum !== undefined && row.checksum !== m.checksum
     if (changed) modified.push({ version: m.version, name: m.name, recorded: row.checksum!, current: m.checksum! })
-    entries.push({ version: m.version, name: m.name, state: row.status, modified: changed, outOfOrder: false, migration: m, row })
+    entries.push({
+      version: m.version,
+      name: m.name,
+      state: row.status,
+      modified: changed,
+      outOfOrder: false,
+      migration: m,
+      row
+    })
   }
   const missing: Array<History.Row> = []
   for (const row of rows) {
     if (source.has(row.version)) continue
     // A baseline row for a version without a file marks "everything up to here existed".
     if (row.status === "baseline") {
-      entries.push({ version: row.version, name: row.name, state: "baseline", modified: false, outOfOrder: false, migration: undefined, row })
+      entries.push({
+        version: row.version,
+        name: row.name,
+        state: "baseline",
+        modified: false,
+        outOfOrder: false,
+        migration: undefined,
+        row
+      })
       continue
     }
     if (isApplied(row)) missing.push(row)
@@ -129,7 +153,9 @@ const gate = (s: Status, rules: Rules): Either.Either<void, PlanError> => {
       })
     )
   }
-  if (rules.validateChecksums && s.modified.length > 0) return Either.left(new ChecksumMismatch({ modified: s.modified }))
+  if (rules.validateChecksums && s.modified.length > 0) {
+    return Either.left(new ChecksumMismatch({ modified: s.modified }))
+  }
   return Either.right(undefined)
 }
 
@@ -150,12 +176,16 @@ export const up = (s: Status, n: number | undefined, rules: Rules): Either.Eithe
   Either.flatMap(gate(s, rules), () => {
     const pending = n === undefined ? s.pending : s.pending.slice(0, n)
     // Out-of-order is judged over everything pending, so `up 1` cannot sneak one through.
-    return Either.map(applyPending(s.pending, s.current, rules), () =>
-      pending.map((migration) => ({ direction: "up" as const, migration })))
+    return Either.map(
+      applyPending(s.pending, s.current, rules),
+      () => pending.map((migration) => ({ direction: "up" as const, migration }))
+    )
   })
 
 const revert = (s: Status, rows: ReadonlyArray<History.Row>): Either.Either<Array<Step>, PlanError> => {
-  const source = new Map(s.entries.flatMap((e) => (e.migration === undefined ? [] : [[e.version, e.migration] as const])))
+  const source = new Map(
+    s.entries.flatMap((e) => (e.migration === undefined ? [] : [[e.version, e.migration] as const]))
+  )
   const notInSource = rows.filter((r) => !source.has(r.version)).map((r) => r.version)
   if (notInSource.length > 0) {
     return Either.left(new Irreversible({ versions: notInSource, reason: "not in the migration source" }))

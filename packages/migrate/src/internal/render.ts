@@ -29,21 +29,29 @@ export const colorByDefault = (): boolean =>
   process.env["NO_COLOR"] === undefined &&
   (process.env["FORCE_COLOR"] !== undefined && process.env["FORCE_COLOR"] !== "0" || process.stdout.isTTY === true)
 
-const ms = (n: number | undefined) => (n === undefined ? "" : n < 1000 ? `${Math.round(n)} ms` : `${(n / 1000).toFixed(2)} s`)
+const ms = (
+  n: number | undefined
+) => (n === undefined ? "" : n < 1000 ? `${Math.round(n)} ms` : `${(n / 1000).toFixed(2)} s`)
 
 /** One progress line per event (undefined: nothing to print). */
 export const event = (p: Paint, e: Migrator.Event): string | undefined => {
   switch (e._tag) {
     case "LockWaiting":
       return p.yellow(
-        `… waiting for the migration lock${e.holder === undefined ? "" : ` (held by pid ${e.holder.pid}${e.holder.applicationName === "" ? "" : ` ${e.holder.applicationName}`})`}`
+        `… waiting for the migration lock${
+          e.holder === undefined
+            ? ""
+            : ` (held by pid ${e.holder.pid}${e.holder.applicationName === "" ? "" : ` ${e.holder.applicationName}`})`
+        }`
       )
     case "LockAcquired":
       return e.waitedMillis > 0 ? p.dim(`lock acquired after ${ms(e.waitedMillis)}`) : undefined
     case "StepStarted":
       return undefined
     case "StepFinished":
-      return `${p.green(e.step.direction === "up" ? "↑" : "↓")} ${Migration.label(e.step.migration)} ${p.dim(ms(e.durationMs))}`
+      return `${p.green(e.step.direction === "up" ? "↑" : "↓")} ${Migration.label(e.step.migration)} ${
+        p.dim(ms(e.durationMs))
+      }`
     case "StepFailed":
       return `${p.red("✗")} ${Migration.label(e.step.migration)} ${p.dim(ms(e.durationMs))}`
   }
@@ -52,12 +60,16 @@ export const event = (p: Paint, e: Migrator.Event): string | undefined => {
 /** The summary of up/down/goto. */
 export const run = (p: Paint, verb: string, r: Migrator.RunResult): string => {
   if (r.dryRun) {
-    const head = `-- dry run: ${verb} would run ${r.steps.length} migration(s), version ${r.from ?? "none"} -> ${r.to ?? "none"}`
+    const head = `-- dry run: ${verb} would run ${r.steps.length} migration(s), version ${r.from ?? "none"} -> ${
+      r.to ?? "none"
+    }`
     return r.steps.length === 0 ? head : `${head}\n${r.sql}`
   }
   if (r.steps.length === 0) return p.dim(`nothing to do (version ${r.from ?? "none"})`)
   const total = r.steps.reduce((sum, s) => sum + (s.durationMs ?? 0), 0)
-  return p.bold(`${verb}: ${r.steps.length} migration(s), version ${r.from ?? "none"} -> ${r.to ?? "none"} (${ms(total)})`)
+  return p.bold(
+    `${verb}: ${r.steps.length} migration(s), version ${r.from ?? "none"} -> ${r.to ?? "none"} (${ms(total)})`
+  )
 }
 
 const stateMark = (p: Paint, e: Migrator.StatusEntry): string => {
@@ -87,12 +99,15 @@ export const status = (p: Paint, r: Migrator.StatusReport): string => {
       ...(e.outOfOrder ? ["out of order"] : []),
       ...(e.state === "missing" ? ["not in the source"] : [])
     ].join(", ")
-    const when = e.appliedAt === undefined ? "" : p.dim(` ${e.appliedAt.toISOString()} ${ms(e.durationMs)} ${e.appliedBy ?? ""}`)
+    const when = e.appliedAt === undefined
+      ? ""
+      : p.dim(` ${e.appliedAt.toISOString()} ${ms(e.durationMs)} ${e.appliedBy ?? ""}`)
     const error = e.error === undefined ? "" : `\n    ${p.red(e.error)}`
     return `${stateMark(p, e)} ${Migration.label(e).padEnd(width)}  ${notes}${when}${error}`
   })
   const count = (n: number, what: string) => (n > 0 ? [`${n} ${what}`] : [])
-  const applied = r.entries.filter((e) => e.state === "applied" || e.state === "baseline" || e.state === "forced").length
+  const applied =
+    r.entries.filter((e) => e.state === "applied" || e.state === "baseline" || e.state === "forced").length
   const summary = [
     `${applied} applied`,
     ...count(r.pending.length, "pending"),
