@@ -231,15 +231,15 @@ class Connection implements PgConnection {
     return this.core.parameters
   }
 
-  private run(
+  private run<A extends QueryResult | ReadonlyArray<QueryResult>>(
     sql: string,
     simple: boolean,
     arrayMode: boolean,
     encode: () => Buffer | PgInputError
-  ): Effect.Effect<QueryOp, PgError> {
+  ): Effect.Effect<A, PgError> {
     const core = this.core
     const registry = this.registry
-    return Effect.async<QueryOp, PgError>((resume) => {
+    return Effect.async<A, PgError>((resume) => {
       if (core.phase === "closed") {
         resume(Effect.fail(core.unusable()))
         return
@@ -249,26 +249,37 @@ class Connection implements PgConnection {
         resume(Effect.fail(payload))
         return
       }
-      const op = new QueryOp(payload, sql, simple, arrayMode, registry, resume)
+      // the op resumes with a QueryResult (extended) or an array of them (simple)
+      const op = new QueryOp(
+        payload,
+        sql,
+        simple,
+        arrayMode,
+        registry,
+        resume as (effect: Effect.Effect<unknown, PgError>) => void
+      )
       core.enqueue(op)
       return Effect.sync(() => core.interrupt(op))
     })
   }
 
-  query = (sql: string, params: ReadonlyArray<unknown> = [], options?: QueryOptions) =>
-    Effect.map(
-      this.run(sql, false, options?.rowMode === "array", () => encodeExtended(this.core, this.registry, sql, params)),
-      (op) => op.result
+  query = (
+    sql: string,
+    params: ReadonlyArray<unknown> = [],
+    options?: QueryOptions
+  ): Effect.Effect<QueryResult, PgError> =>
+    this.run<QueryResult>(
+      sql,
+      false,
+      options?.rowMode === "array",
+      () => encodeExtended(this.core, this.registry, sql, params)
     )
 
-  simpleQuery = (sql: string) =>
-    Effect.map(
-      this.run(sql, true, false, () => {
-        if (sql.includes("\0")) return nulError(sql)
-        return this.core.writer.begin(Frontend.Query).cstring(sql).end().flush()
-      }),
-      (op) => op.allResults
-    )
+  simpleQuery = (sql: string): Effect.Effect<ReadonlyArray<QueryResult>, PgError> =>
+    this.run<ReadonlyArray<QueryResult>>(sql, true, false, () => {
+      if (sql.includes("\0")) return nulError(sql)
+      return this.core.writer.begin(Frontend.Query).cstring(sql).end().flush()
+    })
 
   get awaitReady(): Effect.Effect<void> {
     const core = this.core

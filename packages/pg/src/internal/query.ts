@@ -11,6 +11,11 @@ import { MalformedMessage, parseCommandTag, readCString } from "./messages.js"
 
 export type OpState = "queued" | "active" | "done"
 
+/** Node's Buffer has a direct UTF-8 slice that skips toString's argument handling. */
+interface FastBuffer extends Buffer {
+  utf8Slice(start: number, end: number): string
+}
+
 const emptyFields: ReadonlyArray<Field> = []
 
 export class QueryOp {
@@ -30,7 +35,7 @@ export class QueryOp {
     readonly simple: boolean,
     readonly arrayMode: boolean,
     private readonly registry: TypeRegistry,
-    private readonly resume: (effect: Effect.Effect<QueryOp, PgError>) => void
+    private readonly resume: (effect: Effect.Effect<unknown, PgError>) => void
   ) {}
 
   rowDescription(buf: Buffer, start: number, end: number): void {
@@ -77,7 +82,7 @@ export class QueryOp {
           row[i] = null
         } else {
           if (pos + len > end) throw new MalformedMessage("DataRow value overruns the message")
-          row[i] = decoders[i]!(buf.toString("utf8", pos, pos + len))
+          row[i] = decoders[i]!((buf as FastBuffer).utf8Slice(pos, pos + len))
           pos += len
         }
       }
@@ -92,7 +97,7 @@ export class QueryOp {
           row[names[i]!] = null
         } else {
           if (pos + len > end) throw new MalformedMessage("DataRow value overruns the message")
-          row[names[i]!] = decoders[i]!(buf.toString("utf8", pos, pos + len))
+          row[names[i]!] = decoders[i]!((buf as FastBuffer).utf8Slice(pos, pos + len))
           pos += len
         }
       }
@@ -131,6 +136,6 @@ export class QueryOp {
     if (this.abandoned) return
     if (failure !== undefined) this.resume(Effect.fail(failure))
     else if (this.error !== undefined) this.resume(Effect.fail(this.error))
-    else this.resume(Effect.succeed(this))
+    else this.resume(Effect.succeed(this.simple ? this.results : this.result))
   }
 }
