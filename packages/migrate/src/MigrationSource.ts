@@ -123,6 +123,53 @@ export const fromFiles = (files: Readonly<Record<string, string>>): MigrationSou
   )
 
 /**
+ * Migrations from a record of file name to module (or to a function importing it): for
+ * bundlers, like `@effect/sql`'s `fromGlob` (`import.meta.glob("./migrations/*.ts")`)
+ * and `fromBabelGlob`. Modules follow the directory rules (`up`/`down`/`transaction`
+ * exports, or a default Effect). No file text is available, so these migrations carry
+ * no checksum.
+ *
+ * @example
+ * ```ts
+ * import { MigrationSource } from "@berth/migrate"
+ * import { SqlClient } from "@effect/sql"
+ * import { Effect } from "effect"
+ *
+ * const source = MigrationSource.fromModules({
+ *   "./migrations/0001_create_users.ts": () =>
+ *     Promise.resolve({
+ *       default: Effect.flatMap(SqlClient.SqlClient, (sql) => sql`create table users (id serial primary key)`)
+ *     })
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const fromModules = (
+  modules: Readonly<Record<string, unknown>>
+): MigrationSource =>
+  Effect.gen(function*() {
+    const problems: Array<LoadProblem> = []
+    const entries: Array<Parse.Entry> = []
+    for (const [file, value] of Object.entries(modules)) {
+      const loaded = typeof value === "function"
+        ? yield* Effect.tryPromise(() => Promise.resolve((value as () => unknown)())).pipe(Effect.either)
+        : { _tag: "Right" as const, right: value }
+      if (loaded._tag === "Left") {
+        problems.push({ kind: "invalid-module", file, message: `import failed: ${String(loaded.left.error)}` })
+        continue
+      }
+      entries.push({ _tag: "Module", file, text: "", module: loaded.right })
+    }
+    const result = Parse.entries(entries, problems)
+    // No source text: drop the checksum of the empty string.
+    return yield* finish({
+      migrations: result.migrations.map((m) => ({ ...m, checksum: undefined })),
+      problems: result.problems
+    })
+  })
+
+/**
  * A migration written in code: `up` and `down` are SQL text, an Effect, or a
  * `Migration.Body`.
  *

@@ -93,6 +93,24 @@ describe("fromFiles and make", () => {
       expect(error.problems.map((p) => p.kind)).toEqual(["duplicate-version", "invalid-version", "invalid-version"])
     }))
 
+  it.effect("fromModules takes bundled modules (values or loaders), like @effect/sql's fromGlob", () =>
+    Effect.gen(function*() {
+      const migrations = yield* MigrationSource.fromModules({
+        "./migrations/2_seed.ts": () => Promise.resolve({ up: Effect.void, down: Effect.void, transaction: false }),
+        "./migrations/1_create.ts": { default: Effect.void },
+        "./migrations/3_broken.ts": () => Promise.reject(new Error("boom"))
+      }).pipe(Effect.flip)
+      expect(migrations.problems).toMatchObject([{ kind: "invalid-module", file: "./migrations/3_broken.ts" }])
+      const ok = yield* MigrationSource.fromModules({
+        "./migrations/2_seed.ts": () => Promise.resolve({ up: Effect.void, down: Effect.void, transaction: false }),
+        "./migrations/1_create.ts": { default: Effect.void }
+      })
+      expect(ok.map((m) => [m.version, m.name, m.down !== undefined, m.up.transactional, m.checksum])).toEqual([
+        [1, "create", false, true, undefined],
+        [2, "seed", true, false, undefined]
+      ])
+    }))
+
   it.effect("versions beyond 2^53 are refused rather than rounded", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(MigrationSource.fromFiles({ "99999999999999999_big.up.sql": "select 1" }))
