@@ -167,6 +167,50 @@ describe("round trips of arrays", () => {
   )
 })
 
+describe("text forms under other session settings", () => {
+  it("intervals under IntervalStyle iso_8601 read like their binary form", async () => {
+    try {
+      await wire.query("set intervalstyle = 'iso_8601'")
+      await fc.assert(
+        fc.asyncProperty(interval, async (value) => {
+          const out = await roundTrip(value, "interval")
+          expect(out.text).toEqual(value)
+          expect(out.binary).toEqual(value)
+        }),
+        { numRuns }
+      )
+    } finally {
+      await wire.query("set intervalstyle = 'postgres'")
+    }
+  })
+
+  it("time and timetz binary output formats exactly as the server's text", async () => {
+    const clock = fc.record({
+      seconds: fc.integer({ min: 0, max: 86_399 }),
+      micros: fc.integer({ min: 0, max: 999_999 }),
+      zone: fc.integer({ min: -15 * 3600 + 1, max: 15 * 3600 - 1 })
+    })
+    await fc.assert(
+      fc.asyncProperty(clock, async ({ micros, seconds, zone }) => {
+        const pad = (n: number, w = 2) => String(n).padStart(w, "0")
+        const t = `${pad(Math.floor(seconds / 3600))}:${pad(Math.floor(seconds / 60) % 60)}:${pad(seconds % 60)}.${
+          pad(micros, 6)
+        }`
+        const z = Math.abs(zone)
+        const tz = `${t}${zone < 0 ? "-" : "+"}${pad(Math.floor(z / 3600))}:${pad(Math.floor(z / 60) % 60)}:${
+          pad(z % 60)
+        }`
+        for (const [type, literal] of [["time", t], ["timetz", tz]] as const) {
+          const v = await wire.value("$1::text", type, [literal])
+          expect(registry.binaryDecoder(v.oid)(v.bytes!), `${type} ${literal}`).toBe(v.text)
+          expect(registry.textDecoder(v.oid)(v.text!)).toBe(v.text)
+        }
+      }),
+      { numRuns }
+    )
+  })
+})
+
 describe("dates in string mode", () => {
   const strings = PgTypes.make({ dates: "string" })
   const parts = fc.record({
