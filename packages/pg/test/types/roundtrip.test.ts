@@ -211,6 +211,31 @@ describe("text forms under other session settings", () => {
   })
 })
 
+describe("network addresses", () => {
+  const v4 = fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 32 })).map(([a, bits]) => `${a}/${bits}`)
+  const v6 = fc.tuple(
+    fc.array(fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff })), {
+      minLength: 8,
+      maxLength: 8
+    }),
+    fc.integer({ min: 0, max: 128 })
+  ).map(([words, bits]) => `${words.map((w) => w.toString(16)).join(":")}/${bits}`)
+  const mapped = fc.tuple(fc.ipV4(), fc.boolean()).map(([a, ffff]) => `::${ffff ? "ffff:" : ""}${a}`)
+
+  it("inet and cidr binary output formats exactly as the server's text", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(v4, v6, mapped, fc.ipV6()), async (address) => {
+        for (const [expr, type] of [["$1::text", "inet"], ["network($1::inet)", "cidr"]] as const) {
+          const v = await wire.value(expr, type, [address])
+          expect(registry.binaryDecoder(v.oid)(v.bytes!), `${type} ${address}`).toBe(v.text)
+          expect(registry.textDecoder(v.oid)(v.text!)).toBe(v.text)
+        }
+      }),
+      { numRuns: numRuns * 3 }
+    )
+  })
+})
+
 describe("dates in string mode", () => {
   const strings = PgTypes.make({ dates: "string" })
   const parts = fc.record({

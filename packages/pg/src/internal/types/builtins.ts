@@ -8,6 +8,7 @@ import type { Codec } from "../../PgTypes.js"
 import * as Bin from "./binary.js"
 import * as DT from "./datetime.js"
 import { Malformed } from "./errors.js"
+import { inetBinaryToString } from "./inet.js"
 import { Interval, intervalBinary, intervalText } from "./interval.js"
 import { numericBinaryToString } from "./numeric.js"
 import { Oid } from "./oids.js"
@@ -222,8 +223,8 @@ export const builtinCodecs = (o: ResolvedOptions): ReadonlyArray<Codec> => {
     codec("time", identity, DT.timeBinaryToString, 0),
     codec("timetz", identity, DT.timetzBinaryToString, 0),
     codec("interval", intervalText, fixed("interval", 16, intervalBinary), 1),
-    codec("inet", identity, copyBytes, 0),
-    codec("cidr", identity, copyBytes, 0),
+    codec("inet", identity, inetBinaryToString, 0),
+    codec("cidr", identity, inetBinaryToString, 0),
     codec("macaddr", identity, copyBytes, 0),
     codec("regproc", identity, copyBytes, 0),
     codec("regclass", identity, copyBytes, 0),
