@@ -182,6 +182,10 @@ export const shortestFloat4 = (x: number): number => {
   return x
 }
 const copyBytes = (b: Uint8Array): Uint8Array => b.slice()
+const macaddrBinary = (b: Uint8Array): string => {
+  Bin.expectLength(b, 6, "macaddr")
+  return Array.from(b, (x) => Bin.toHex(Uint8Array.of(x))).join(":")
+}
 
 export const builtinCodecs = (o: ResolvedOptions): ReadonlyArray<Codec> => {
   const json = o.json === "parse" ? (text: string): unknown => JSON.parse(text) : identity
@@ -225,7 +229,7 @@ export const builtinCodecs = (o: ResolvedOptions): ReadonlyArray<Codec> => {
     codec("interval", intervalText, fixed("interval", 16, intervalBinary), 1),
     codec("inet", identity, inetBinaryToString, 0),
     codec("cidr", identity, inetBinaryToString, 0),
-    codec("macaddr", identity, copyBytes, 0),
+    codec("macaddr", identity, macaddrBinary, 0),
     codec("regproc", identity, copyBytes, 0),
     codec("regclass", identity, copyBytes, 0),
     codec("xid", integer, fixed("xid", 4, Bin.uint32), 0),
