@@ -181,7 +181,7 @@ const phases = (w: Workload.Workload, size: Workload.Size, options: Options) => 
     : size.warmupMs > 0
     ? { kind: "warmup", durationMs: size.warmupMs, rows: 0 }
     : undefined
-  return { measure, warmup, timeoutMs: 120_000 + 10 * (durationMs + size.warmupMs) }
+  return { measure, warmup, timeoutMs: 60_000 + 10 * (durationMs + size.warmupMs) }
 }
 
 type Outcome = {

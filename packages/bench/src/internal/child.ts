@@ -41,6 +41,19 @@ const send = (message: Message): Promise<void> =>
     process.send(message, undefined, {}, () => resolve())
   })
 
+/** How long a contender may take to close; a pool that cannot close is a failure, not a hang. */
+const closeTimeoutMs = 20_000
+
+const bounded = <A>(promise: Promise<A>, ms: number, what: string): Promise<A> => {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms)
+    })
+  ]).finally(() => clearTimeout(timer))
+}
+
 const describeError = (cause: unknown): string =>
   cause instanceof Error ? `${cause.name === "Error" ? "" : `${cause.name}: `}${cause.message}` : String(cause)
 
@@ -79,7 +92,7 @@ const main = async (): Promise<void> => {
       elapsedMs = performance.now() - t0
       cpu = process.cpuUsage(cpu0)
     } finally {
-      await session.close()
+      await bounded(session.close(), closeTimeoutMs, "session.close()")
     }
     return send({
       _tag: "Result",
