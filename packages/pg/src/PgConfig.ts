@@ -22,12 +22,26 @@ import { PgConfigError } from "./PgError.js"
  * `sslrootcert` is set, then it behaves like `verify-ca`); `verify-ca` checks the chain;
  * `verify-full` also checks the host name.
  *
+ * @example
+ * ```ts
+ * import { PgConfig } from "@berth/pg"
+ *
+ * const mode: PgConfig.SslMode = "verify-full"
+ * ```
+ *
  * @since 0.1.0
  */
 export type SslMode = "disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full"
 
 /**
  * libpq's `target_session_attrs`: which of the listed hosts is acceptable.
+ *
+ * @example
+ * ```ts
+ * import { PgConfig } from "@berth/pg"
+ *
+ * const config = PgConfig.make({ hosts: [{ host: "a" }, { host: "b" }], targetSessionAttrs: "read-write" })
+ * ```
  *
  * @since 0.1.0
  */
@@ -36,12 +50,26 @@ export type TargetSessionAttrs = "any" | "read-write" | "read-only" | "primary" 
 /**
  * libpq's `channel_binding` for SCRAM over TLS.
  *
+ * @example
+ * ```ts
+ * import { PgConfig } from "@berth/pg"
+ *
+ * const config = PgConfig.make({ sslmode: "require", channelBinding: "require" })
+ * ```
+ *
  * @since 0.1.0
  */
 export type ChannelBinding = "disable" | "prefer" | "require"
 
 /**
  * Authentication methods, as named by libpq's `require_auth`.
+ *
+ * @example
+ * ```ts
+ * import { PgConfig } from "@berth/pg"
+ *
+ * const config = PgConfig.make({ requireAuth: ["scram-sha-256"] })
+ * ```
  *
  * @since 0.1.0
  */
@@ -50,6 +78,13 @@ export type AuthMethod = "password" | "md5" | "scram-sha-256" | "gss" | "sspi" |
 /**
  * One host to try: a name or address with a TCP port, or a Unix socket directory (a `host`
  * starting with `/`), in which case the socket is `<host>/.s.PGSQL.<port>`.
+ *
+ * @example
+ * ```ts
+ * import { PgConfig } from "@berth/pg"
+ *
+ * const socket: PgConfig.HostPort = { host: "/var/run/postgresql", port: 5432 }
+ * ```
  *
  * @since 0.1.0
  */
@@ -61,6 +96,14 @@ export interface HostPort {
 /**
  * Everything needed to open a connection. Build one with {@link parse}, {@link make} or
  * {@link config}.
+ *
+ * @example
+ * ```ts
+ * import { PgConfig } from "@berth/pg"
+ *
+ * const config: PgConfig.PgConfig = PgConfig.make({ host: "db", database: "shop" })
+ * console.log(config.sslmode) // "prefer"
+ * ```
  *
  * @since 0.1.0
  */
@@ -461,6 +504,14 @@ export const parse = (
 /**
  * Options of {@link make}: any {@link PgConfig} field, plus `host`/`port` shorthands and a
  * password given as a plain string.
+ *
+ * @example
+ * ```ts
+ * import { PgConfig } from "@berth/pg"
+ *
+ * const options: PgConfig.MakeOptions = { host: "db", port: 5433, password: "secret" }
+ * const config = PgConfig.make(options)
+ * ```
  *
  * @since 0.1.0
  */

@@ -30,6 +30,13 @@ import * as PgTypes from "./PgTypes.js"
 /**
  * A result column, from RowDescription.
  *
+ * @example
+ * ```ts
+ * import type { PgConnection } from "@berth/pg"
+ *
+ * const names = (fields: ReadonlyArray<PgConnection.Field>) => fields.map((f) => `${f.name}:${f.dataTypeOid}`)
+ * ```
+ *
  * @since 0.1.0
  */
 export interface Field {
@@ -47,6 +54,13 @@ export interface Field {
 /**
  * The outcome of one statement.
  *
+ * @example
+ * ```ts
+ * import type { PgConnection } from "@berth/pg"
+ *
+ * const affected = (r: PgConnection.QueryResult) => r.rowCount ?? 0
+ * ```
+ *
  * @since 0.1.0
  */
 export interface QueryResult<Row = Record<string, unknown>> {
@@ -61,6 +75,14 @@ export interface QueryResult<Row = Record<string, unknown>> {
 /**
  * Options of {@link PgConnection.query}.
  *
+ * @example
+ * ```ts
+ * import { PgConnection } from "@berth/pg"
+ *
+ * declare const conn: PgConnection.PgConnection
+ * const rows = conn.query("select 1, 2", [], { rowMode: "array" }) // rows: [[1, 2]]
+ * ```
+ *
  * @since 0.1.0
  */
 export interface QueryOptions {
@@ -71,12 +93,30 @@ export interface QueryOptions {
 /**
  * A NoticeResponse (warnings, `RAISE NOTICE`, ...).
  *
+ * @example
+ * ```ts
+ * import { PgConfig, PgConnection } from "@berth/pg"
+ *
+ * const conn = PgConnection.connect(PgConfig.make({}), {
+ *   onNotice: (n: PgConnection.Notice) => console.log(n.severity, n.message)
+ * })
+ * ```
+ *
  * @since 0.1.0
  */
 export type Notice = ServerErrorFields
 
 /**
  * A NotificationResponse (`NOTIFY`).
+ *
+ * @example
+ * ```ts
+ * import { PgConfig, PgConnection } from "@berth/pg"
+ *
+ * const conn = PgConnection.connect(PgConfig.make({}), {
+ *   onNotification: (n: PgConnection.Notification) => console.log(n.channel, n.payload)
+ * })
+ * ```
  *
  * @since 0.1.0
  */
@@ -88,6 +128,13 @@ export interface Notification {
 
 /**
  * The transaction status reported by the last ReadyForQuery.
+ *
+ * @example
+ * ```ts
+ * import type { PgConnection } from "@berth/pg"
+ *
+ * const reusable = (conn: PgConnection.PgConnection) => !conn.isBroken && conn.transactionStatus === "idle"
+ * ```
  *
  * @since 0.1.0
  */
@@ -142,6 +189,16 @@ export interface PgConnection {
 
 /**
  * Options of {@link connect}.
+ *
+ * @example
+ * ```ts
+ * import { PgConfig, PgConnection, PgTypes } from "@berth/pg"
+ *
+ * const conn = PgConnection.connect(PgConfig.make({}), {
+ *   types: PgTypes.make({ int8: "string" }),
+ *   cancelTimeout: "2 seconds"
+ * })
+ * ```
  *
  * @since 0.1.0
  */

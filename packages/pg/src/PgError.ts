@@ -13,6 +13,13 @@ import { dual } from "effect/Function"
  * branch on the common ones without remembering codes (`error.condition === "UniqueViolation"`
  * or {@link catchCondition}).
  *
+ * @example
+ * ```ts
+ * import { PgError } from "@berth/pg"
+ *
+ * const retryable = (c: PgError.ServerCondition) => c === "SerializationFailure" || c === "DeadlockDetected"
+ * ```
+ *
  * @since 0.1.0
  */
 export type ServerCondition =
@@ -78,6 +85,13 @@ export const conditionOf = (code: string): ServerCondition => {
 
 /**
  * The fields of an ErrorResponse or NoticeResponse, by their protocol names.
+ *
+ * @example
+ * ```ts
+ * import type { PgError } from "@berth/pg"
+ *
+ * const where = (e: PgError.ServerErrorFields) => `${e.schema}.${e.table}.${e.column}`
+ * ```
  *
  * @since 0.1.0
  */

@@ -196,7 +196,7 @@ export class Core {
         return
       }
       case Backend.NoticeResponse:
-        this.options.onNotice?.(parseErrorFields(buf, start, end))
+        if (this.options.onNotice !== undefined) safely(this.options.onNotice, parseErrorFields(buf, start, end))
         return
       case Backend.ParameterStatus: {
         const [name, next] = readCString(buf, start, end)
@@ -206,7 +206,9 @@ export class Core {
       case Backend.NotificationResponse: {
         const pid = buf.readInt32BE(start)
         const [channel, next] = readCString(buf, start + 4, end)
-        this.options.onNotification?.({ pid, channel, payload: readCString(buf, next, end)[0] })
+        if (this.options.onNotification !== undefined) {
+          safely(this.options.onNotification, { pid, channel, payload: readCString(buf, next, end)[0] })
+        }
         return
       }
       case Backend.EmptyQueryResponse:
@@ -476,6 +478,15 @@ export class Core {
       clearTimeout(timer)
       done()
     })
+  }
+}
+
+/** A user callback must not be able to desynchronise the connection by throwing. */
+const safely = <A>(f: (a: A) => void, a: A): void => {
+  try {
+    f(a)
+  } catch {
+    // ignored on purpose: the callback's problem, not the protocol's
   }
 }
 

@@ -177,7 +177,11 @@ export const startup = (
           core.backendSecret = body.readInt32BE(4)
           continue
         case Backend.NoticeResponse:
-          core.options.onNotice?.(parseErrorFields(body, 0, body.length))
+          try {
+            core.options.onNotice?.(parseErrorFields(body, 0, body.length))
+          } catch {
+            // a throwing callback must not fail the connection
+          }
           continue
         case Backend.NegotiateProtocolVersion:
           // the server speaks an older minor version or ignores options we did not send: fine
