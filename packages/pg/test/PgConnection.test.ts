@@ -254,4 +254,74 @@ describe("PgConnection queries", () => {
         expect(present).toBe(false)
       })
     ))
+
+  it.scopedLive("LISTEN/NOTIFY notifications reach onNotification", () =>
+    Effect.gen(function*() {
+      const got: Array<PgConnection.Notification> = []
+      const listener = yield* connectTest({}, { onNotification: (n) => got.push(n) })
+      const sender = yield* connectTest()
+      yield* listener.query("listen berth_channel")
+      yield* sender.query("select pg_notify('berth_channel', $1)", ["hello"])
+      // a notification arrives with the listener's next message exchange
+      for (let i = 0; i < 50 && got.length === 0; i++) {
+        yield* listener.query("select 1")
+        if (got.length === 0) yield* Effect.sleep("10 millis")
+      }
+      expect(got.map((n) => [n.channel, n.payload, n.pid])).toEqual([["berth_channel", "hello", sender.backendPid]])
+    }))
+
+  it.scoped("a throwing notice callback does not break the connection", () =>
+    Effect.gen(function*() {
+      const conn = yield* connectTest({}, {
+        onNotice: () => {
+          throw new Error("callback bug")
+        }
+      })
+      yield* conn.simpleQuery("do $$ begin raise notice 'x'; end $$")
+      expect(conn.isBroken).toBe(false)
+      expect((yield* conn.query("select 1 as one")).rows).toEqual([{ one: 1 }])
+    }))
+
+  it.scoped("queued statements are isolated: one failing does not affect the others", () =>
+    Effect.gen(function*() {
+      const conn = yield* connectTest()
+      const results = yield* Effect.all(
+        Array.from({ length: 30 }, (_, i) =>
+          Effect.either(i % 3 === 0 ? conn.query("select 1/0") : conn.query("select $1::int as i", [i]))),
+        { concurrency: "unbounded" }
+      )
+      results.forEach((r, i) => {
+        if (i % 3 === 0) {
+          expect(r._tag === "Left" && r.left._tag === "PgServerError" && r.left.code).toBe("22012")
+        } else expect(r._tag === "Right" && r.right.rows[0]!.i).toBe(i)
+      })
+    }))
+
+  it.scoped("large parameters and statements (writer growth)", () =>
+    Effect.gen(function*() {
+      const conn = yield* connectTest()
+      const big = "é".repeat(20 * 1024 * 1024)
+      const r = yield* conn.query("select length($1::text) as n, octet_length($1::text) as b", [big])
+      expect(r.rows).toEqual([{ n: big.length, b: big.length * 2 }])
+      const bytes = new Uint8Array(5 * 1024 * 1024).map((_, i) => i % 251)
+      const r2 = yield* conn.query("select length($1::bytea) as n, md5($1::bytea) as h", [bytes])
+      expect(r2.rows[0]!.n).toBe(bytes.length)
+      const longSql = `select ${Array.from({ length: 1600 }, (_, i) => `${i} as c${i}`).join(", ")}`
+      const r3 = yield* conn.query(longSql, [], { rowMode: "array" })
+      expect((r3.rows[0] as Array<number>).length).toBe(1600)
+    }), 120_000)
+
+  it.scopedLive("closing the scope sends Terminate and frees the backend", () =>
+    withObserver((observer) =>
+      Effect.gen(function*() {
+        const pid = yield* Effect.scoped(Effect.map(connectTest(), (c) => c.backendPid))
+        let present = true
+        for (let i = 0; i < 100 && present; i++) {
+          const r = yield* observer.query("select count(*)::int as n from pg_stat_activity where pid = $1", [pid])
+          present = r.rows[0]!.n === 1
+          if (present) yield* Effect.sleep("20 millis")
+        }
+        expect(present).toBe(false)
+      })
+    ))
 })

@@ -269,10 +269,18 @@ describe.skipIf(reason !== undefined)("authentication and TLS against a server t
       expect(e.message).toContain("does not support TLS")
     }))
 
-  it.effect("Unix socket connection", () =>
+  it.live("Unix socket connection, with cancellation over the socket", () =>
     Effect.gen(function*() {
       const r = yield* connectAndAsk(cfg({ host: server.socketDir, user: "postgres" }))
       expect(r.user).toBe("postgres")
+      yield* Effect.scoped(Effect.gen(function*() {
+        const conn = yield* PgConnection.connect(cfg({ host: server.socketDir, user: "postgres" }))
+        const timedOut = yield* conn.query("select pg_sleep(30)").pipe(Effect.timeout("100 millis"), Effect.option)
+        expect(timedOut._tag).toBe("None")
+        yield* conn.awaitReady
+        expect(conn.isBroken).toBe(false)
+        expect((yield* conn.query("select 1 as one")).rows).toEqual([{ one: 1 }])
+      }))
     }))
 
   it.effect("multi-host lists and target_session_attrs", () =>

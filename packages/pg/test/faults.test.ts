@@ -212,4 +212,20 @@ describe("faults and malformed input", () => {
       }))
       yield* Effect.promise(() => proxy.close())
     }))
+
+  it.live("interrupting connect closes the socket it opened", () =>
+    Effect.acquireUseRelease(
+      Effect.promise(() => Fake.start({ startup: "silent", onQuery: "silent" })),
+      (server) =>
+        Effect.gen(function*() {
+          const config = PgConfig.make({ host: "127.0.0.1", port: server.port, user: "u", sslmode: "prefer" })
+          const fiber = yield* Effect.fork(Effect.scoped(PgConnection.connect(config)))
+          for (let i = 0; i < 100 && server.connections() === 0; i++) yield* Effect.sleep("10 millis")
+          expect(server.connections()).toBe(1)
+          yield* Fiber.interrupt(fiber)
+          for (let i = 0; i < 100 && server.connections() > 0; i++) yield* Effect.sleep("10 millis")
+          expect(server.connections()).toBe(0)
+        }),
+      (server) => Effect.promise(() => server.close())
+    ))
 })
