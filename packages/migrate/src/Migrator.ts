@@ -129,7 +129,6 @@ export interface StatusReport {
 
 interface Resolved {
   readonly table: History.TableName
-  readonly lockKey: bigint
   readonly lockTimeout: Duration.Duration
   readonly wait: boolean
   readonly rules: Plan.Rules
@@ -191,7 +190,6 @@ const resolve = <R>(options: Options<R>): Effect.Effect<Resolved, ConfigError> =
     }
     return {
       table,
-      lockKey: Lock.key(table.display),
       lockTimeout: lockTimeout.value,
       wait: options.wait ?? true,
       rules: {
@@ -211,6 +209,18 @@ const readRows = (session: Session.Session, table: History.TableName) =>
     const rows = yield* session.run(History.select(table))
     return { exists: true, rows: rows.map(History.decode) }
   })
+
+/**
+ * The lock key names the table with its schema, so `berth_migrations` and
+ * `public.berth_migrations` (the same table) share one lock.
+ */
+const resolveLockKey = (session: Session.Session, table: History.TableName) =>
+  table.schema !== undefined
+    ? Effect.succeed(Lock.key(`${table.schema}.${table.table}`))
+    : Effect.map(
+      session.run({ text: "SELECT current_schema() AS schema", params: [] }),
+      (rows) => Lock.key(`${String(rows[0]?.["schema"] ?? "public")}.${table.table}`)
+    )
 
 /** Reserves a connection for the duration of `f`. */
 const withSession = <A, E, R>(f: (session: Session.Session) => Effect.Effect<A, E, R>) =>
@@ -234,8 +244,9 @@ const locked = <A, E, R>(
   withSession((session) =>
     Effect.gen(function*() {
       const ctx: Execute.Context = { session, table: cfg.table, appliedBy: cfg.appliedBy, transaction: { open: false } }
+      const lockKey = yield* resolveLockKey(session, cfg.table)
       const waited = yield* Effect.acquireRelease(
-        Lock.acquire(session, cfg.lockKey, {
+        Lock.acquire(session, lockKey, {
           wait: cfg.wait,
           timeout: cfg.lockTimeout,
           onWait: (holder) => cfg.onEvent({ _tag: "LockWaiting", holder })
@@ -243,19 +254,22 @@ const locked = <A, E, R>(
         () =>
           Effect.gen(function*() {
             if (ctx.transaction.open) yield* session.exec("ROLLBACK").pipe(Effect.ignore)
-            yield* Lock.release(session, cfg.lockKey).pipe(Effect.ignore)
+            yield* Lock.release(session, lockKey).pipe(Effect.ignore)
           })
       )
       yield* cfg.onEvent({ _tag: "LockAcquired", waitedMillis: waited })
-      for (const stmt of History.create(cfg.table)) yield* session.run(stmt)
-      const { rows } = yield* readRows(session, cfg.table)
+      // Created only when missing (under the lock, so runners do not race): `IF NOT EXISTS`
+      // alone would still need CREATE privileges on every run.
+      const { exists, rows } = yield* readRows(session, cfg.table)
+      if (!exists) { for (const stmt of History.create(cfg.table)) yield* session.run(stmt) }
       return yield* f(ctx, rows)
     })
   )
 
 type Planner = (
   status: Plan.Status,
-  migrations: ReadonlyArray<Migration.Migration>
+  migrations: ReadonlyArray<Migration.Migration>,
+  rules: Plan.Rules
 ) => Either.Either<ReadonlyArray<Plan.Step>, MigrateError>
 
 const stepResult = (step: Plan.Step, durationMs: number | undefined): StepResult => ({
@@ -266,7 +280,7 @@ const stepResult = (step: Plan.Step, durationMs: number | undefined): StepResult
   durationMs
 })
 
-const afterSteps = (before: number | undefined, status: Plan.Status, steps: ReadonlyArray<Plan.Step>) => {
+const afterSteps = (status: Plan.Status, steps: ReadonlyArray<Plan.Step>) => {
   const applied = new Set(
     status.entries.filter((e) =>
       e.state === "applied" || e.state === "baseline" || e.state === "forced" || e.state === "missing"
@@ -277,7 +291,6 @@ const afterSteps = (before: number | undefined, status: Plan.Status, steps: Read
     if (step.direction === "up") applied.add(step.migration.version)
     else applied.delete(step.migration.version)
   }
-  void before
   return applied.size === 0 ? undefined : Math.max(...applied)
 }
 
@@ -291,7 +304,7 @@ const runPlan = <R>(options: Options<R>, planner: Planner) =>
         Effect.gen(function*() {
           const { exists, rows } = yield* readRows(session, cfg.table)
           const status = Plan.status(migrations, rows)
-          const steps = yield* planner(status, migrations)
+          const steps = yield* planner(status, migrations, cfg.rules)
           const script = [
             ...(exists ? [] : History.create(cfg.table).map((s) => `${History.render(s)};`)),
             ...steps.map((step) => Execute.render(cfg.table, cfg.appliedBy, step))
@@ -300,7 +313,7 @@ const runPlan = <R>(options: Options<R>, planner: Planner) =>
             dryRun: true,
             steps: steps.map((s) => stepResult(s, undefined)),
             from: status.current,
-            to: afterSteps(status.current, status, steps),
+            to: afterSteps(status, steps),
             sql: script.join("\n\n")
           } satisfies RunResult
         })
@@ -309,7 +322,7 @@ const runPlan = <R>(options: Options<R>, planner: Planner) =>
     return yield* locked(cfg, (ctx, rows) =>
       Effect.gen(function*() {
         const status = Plan.status(migrations, rows)
-        const steps = yield* planner(status, migrations)
+        const steps = yield* planner(status, migrations, cfg.rules)
         const results: Array<StepResult> = []
         for (const step of steps) {
           const durationMs = yield* Execute.run(ctx, step, cfg.onEvent)
@@ -319,7 +332,7 @@ const runPlan = <R>(options: Options<R>, planner: Planner) =>
           dryRun: false,
           steps: results,
           from: status.current,
-          to: afterSteps(status.current, status, steps),
+          to: afterSteps(status, steps),
           sql: ""
         } satisfies RunResult
       }))
@@ -355,13 +368,8 @@ export const up = <R = never>(
 ): Effect.Effect<RunResult, MigrateError | SqlError, SqlClient.SqlClient | R> =>
   Effect.zipRight(
     checkCount("count", count),
-    runPlan(options, (status) => Plan.up(status, count, options_rules(options)))
+    runPlan(options, (status, _, rules) => Plan.up(status, count, rules))
   )
-
-const options_rules = <R>(options: Options<R>): Plan.Rules => ({
-  allowOutOfOrder: options.allowOutOfOrder ?? false,
-  validateChecksums: options.validateChecksums ?? true
-})
 
 /**
  * Reverts the most recently applied migrations, newest first: one by default, `count`,
@@ -386,7 +394,7 @@ export const down = <R = never>(
 ): Effect.Effect<RunResult, MigrateError | SqlError, SqlClient.SqlClient | R> =>
   Effect.zipRight(
     checkCount("count", count === "all" ? undefined : count),
-    runPlan(options, (status) => Plan.down(status, count === "all" ? undefined : count, options_rules(options)))
+    runPlan(options, (status, _, rules) => Plan.down(status, count === "all" ? undefined : count, rules))
   )
 
 /**
@@ -412,7 +420,7 @@ export const goto = <R = never>(
       : Effect.fail(
         new ConfigError({ option: "version", message: `version must be a non-negative integer, got ${version}` })
       ),
-    runPlan(options, (status, migrations) => Plan.goto(status, migrations, version, options_rules(options)))
+    runPlan(options, (status, migrations, rules) => Plan.goto(status, migrations, version, rules))
   )
 
 const toReport = (table: History.TableName, status: Plan.Status): StatusReport => ({

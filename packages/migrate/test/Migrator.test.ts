@@ -149,6 +149,26 @@ INSERT INTO ${schema}.orders VALUES (1), (1);`
       expect(result.steps.map((s) => s.version)).toEqual([3, 4])
     }).pipe(Effect.provide(SqlLive())))
 
+  it.live("a failing down leaves the migration applied with a failed state; repair puts it back", () =>
+    Effect.gen(function*() {
+      const schema = freshSchema()
+      const files = { ...shopFiles(schema), "000003_orders.down.sql": `DROP TABLE ${schema}.no_such_table;` }
+      const opts = options(schema, files)
+      yield* Migrator.up(opts, 3)
+      const before = yield* snapshot(schema)
+      const error = yield* Effect.flip(Migrator.down(opts))
+      expect(error).toMatchObject({ _tag: "MigrationFailed", version: 3, direction: "down", error: { code: "42P01" } })
+      expect(yield* snapshot(schema)).toEqual(before)
+      const rows = yield* history(schema)
+      expect(rows[2]).toMatchObject({ version: "3", status: "failed", error: { direction: "down", code: "42P01" } })
+      expect(yield* Effect.flip(Migrator.down(opts))).toMatchObject({ _tag: "FailedState" })
+      const repaired = yield* Migrator.repair(opts)
+      expect(repaired.changes[0]).toContain("back to applied")
+      expect((yield* history(schema))[2]).toMatchObject({ status: "applied", error: null })
+      const fixed = options(schema, shopFiles(schema))
+      expect((yield* Migrator.down(fixed)).steps.map((s) => s.version)).toEqual([3])
+    }).pipe(Effect.provide(SqlLive())))
+
   it.live("a failed COMMIT (deferred constraint) is a failed migration, not a defect", () =>
     Effect.gen(function*() {
       const schema = freshSchema()

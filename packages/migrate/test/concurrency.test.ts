@@ -85,6 +85,29 @@ CREATE TABLE ${schema}.t${i + 1} (id int);`
       expect(result.steps).toHaveLength(1)
     }).pipe(Effect.provide(SqlLive())))
 
+  it.live("an unqualified table name and its schema-qualified spelling share one lock", () =>
+    Effect.gen(function*() {
+      const name = `hist_${freshSchema("q")}`
+      const inside = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const source = MigrationSource.make([{
+        version: 1,
+        name: "hold",
+        up: Effect.zipRight(Deferred.succeed(inside, undefined), Deferred.await(release))
+      }])
+      const holder = yield* Effect.fork(
+        Migrator.up({ source, table: name, onEvent: () => Effect.void }).pipe(Effect.provide(SqlLive()))
+      )
+      yield* Deferred.await(inside)
+      const busy = yield* Effect.flip(
+        Migrator.up({ source, table: `public.${name}`, wait: false, onEvent: () => Effect.void })
+      )
+      expect(busy).toMatchObject({ _tag: "LockError", reason: "busy" })
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(holder)
+      expect((yield* Migrator.status({ source, table: `public.${name}` })).current).toBe(1)
+    }).pipe(Effect.provide(SqlLive())))
+
   it.live("CREATE INDEX CONCURRENTLY in a no-transaction migration completes while another runner waits", () =>
     Effect.gen(function*() {
       const schema = freshSchema("cic")
