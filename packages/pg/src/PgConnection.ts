@@ -159,12 +159,18 @@ export type TransactionStatus = "idle" | "transaction" | "failed"
  * @since 0.1.0
  */
 export interface PgConnection {
-  /** Extended query protocol: one statement, parameters always bound. */
-  readonly query: (
-    sql: string,
-    params?: ReadonlyArray<unknown>,
-    options?: QueryOptions
-  ) => Effect.Effect<QueryResult, PgError>
+  /**
+   * Extended query protocol: one statement, parameters always bound. With `rowMode: "array"`
+   * the rows are arrays in column order.
+   */
+  readonly query: {
+    (
+      sql: string,
+      params: ReadonlyArray<unknown> | undefined,
+      options: QueryOptions & { readonly rowMode: "array" }
+    ): Effect.Effect<QueryResult<ReadonlyArray<unknown>>, PgError>
+    (sql: string, params?: ReadonlyArray<unknown>, options?: QueryOptions): Effect.Effect<QueryResult, PgError>
+  }
   /** Simple query protocol: a script of one or more statements, no parameters; one result each. */
   readonly simpleQuery: (sql: string) => Effect.Effect<ReadonlyArray<QueryResult>, PgError>
   /** From the last ReadyForQuery. */
@@ -320,12 +326,13 @@ class Connection implements PgConnection {
     })
   }
 
-  query = (
+  query: PgConnection["query"] = (
     sql: string,
     params: ReadonlyArray<unknown> = [],
     options?: QueryOptions
-  ): Effect.Effect<QueryResult, PgError> =>
-    this.run<QueryResult>(
+  ): Effect.Effect<never, PgError> =>
+    // the row shape follows rowMode; the overloads of PgConnection["query"] say which
+    this.run<never>(
       sql,
       false,
       options?.rowMode === "array",

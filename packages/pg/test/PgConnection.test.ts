@@ -308,7 +308,7 @@ describe("PgConnection queries", () => {
       expect(r2.rows[0]!.n).toBe(bytes.length)
       const longSql = `select ${Array.from({ length: 1600 }, (_, i) => `${i} as c${i}`).join(", ")}`
       const r3 = yield* conn.query(longSql, [], { rowMode: "array" })
-      expect((r3.rows[0] as Array<number>).length).toBe(1600)
+      expect(r3.rows[0]!.length).toBe(1600)
     }), 120_000)
 
   it.scopedLive("closing the scope sends Terminate and frees the backend", () =>
