@@ -108,7 +108,7 @@ export const all: Readonly<Record<WorkloadId, Workload>> = {
     measure: "duration",
     baseline: "pg",
     cases: [{ name: "default" }],
-    full: { durationMs: 3000, warmupMs: 1000, params: base },
+    full: { durationMs: 2000, warmupMs: 500, params: base },
     quick: { durationMs: 400, warmupMs: 150, params: base },
     prepare: nothing,
     about: "Round-trip cost of a tiny parameterised statement: 64 concurrent tasks share a pool of 10 " +
@@ -161,7 +161,7 @@ export const all: Readonly<Record<WorkloadId, Workload>> = {
     measure: "duration",
     baseline: "pg",
     cases: [{ name: "default" }],
-    full: { durationMs: 3000, warmupMs: 1000, params: { ...base, concurrency: 10, accounts: 1000 } },
+    full: { durationMs: 2000, warmupMs: 500, params: { ...base, concurrency: 10, accounts: 1000 } },
     quick: { durationMs: 400, warmupMs: 150, params: { ...base, concurrency: 10, accounts: 1000 } },
     prepare: async (client, params) => {
       await client.query("create table bench_accounts (id int4 primary key, balance int8 not null)")
@@ -181,7 +181,7 @@ export const all: Readonly<Record<WorkloadId, Workload>> = {
     measure: "duration",
     baseline: "semaphore",
     cases: [{ name: "uncontended", params: { concurrency: 1 } }, { name: "contended", params: { concurrency: 64 } }],
-    full: { durationMs: 2000, warmupMs: 500, params: base },
+    full: { durationMs: 1000, warmupMs: 300, params: base },
     quick: { durationMs: 300, warmupMs: 100, params: base },
     prepare: nothing,
     about: "The cost of the pool itself: acquire a connection and release it without running a statement, " +
@@ -195,7 +195,7 @@ export const all: Readonly<Record<WorkloadId, Workload>> = {
     measure: "duration",
     baseline: "pg",
     cases: [{ name: "default" }],
-    full: { durationMs: 2000, warmupMs: 500, params: { ...base, concurrency: 1 } },
+    full: { durationMs: 1500, warmupMs: 300, params: { ...base, concurrency: 1 } },
     quick: { durationMs: 300, warmupMs: 100, params: { ...base, concurrency: 1 } },
     prepare: nothing,
     about: "Opening a connection as a role with a SCRAM-SHA-256 password, running `select 1`, closing. One " +

@@ -1,8 +1,8 @@
 import * as TestDatabase from "@berth/testing/TestDatabase"
 import { describe, expect, it } from "@effect/vitest"
+import { FastCheck } from "effect"
 import * as crypto from "node:crypto"
 import pg from "pg"
-import { FastCheck } from "effect"
 import * as Raw from "../src/internal/raw.js"
 import * as Wire from "../src/internal/wire.js"
 
