@@ -218,6 +218,19 @@ describe.skipIf(reason !== undefined)("authentication and TLS against a server t
         connectAndAsk(cfg({ user: "certuser", sslmode: "require", sslcert: "/nonexistent/client.crt" }))
       )
       expect(missingFile._tag).toBe("PgConfigError")
+      // a file that is not PEM: a typed error, not a crash
+      const notPem = yield* failure(
+        connectAndAsk(
+          cfg({ user: "scram_user", password: "scram_pw", sslmode: "verify-ca", sslrootcert: "/etc/hostname" })
+        )
+      )
+      expect(notPem._tag).toBe("PgConnectionError")
+      const badKey = yield* failure(
+        connectAndAsk(
+          cfg({ user: "certuser", sslmode: "require", sslcert: server.certs.clientCert, sslkey: server.certs.ca })
+        )
+      )
+      expect(badKey._tag).toBe("PgConnectionError")
     }))
 
   it.effect("sslmode allow / prefer / disable against hostssl and hostnossl rules", () =>

@@ -150,7 +150,20 @@ export const negotiateTls = (
       if (answer !== 0x53 /* S */) {
         return fail(new PgProtocolError({ message: `invalid answer 0x${(answer ?? 0).toString(16)} to SSLRequest` }))
       }
-      const secure = tls.connect({ ...options, socket })
+      let secure: tls.TLSSocket
+      try {
+        secure = tls.connect({ ...options, socket })
+      } catch (e) {
+        // invalid certificates/keys/options throw synchronously from createSecureContext
+        return fail(
+          new PgConnectionError({
+            message: `invalid TLS configuration: ${e instanceof Error ? e.message : String(e)}`,
+            phase: "tls",
+            host: label,
+            cause: e
+          })
+        )
+      }
       upgraded = secure
       const onTlsError = (err: Error) => {
         secure.destroy()
