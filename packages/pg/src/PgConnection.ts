@@ -519,7 +519,28 @@ export const connect = (
 ): Effect.Effect<PgConnection, PgError, Scope.Scope> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
-      const conn = yield* restore(connectAny(config, options))
+      const conn = yield* restore(
+        connectAny(config, options).pipe(
+          Effect.tap((c) =>
+            Effect.annotateCurrentSpan({
+              "server.address": c.host.host,
+              "server.port": c.host.port,
+              "db.postgresql.backend_pid": c.backendPid,
+              "tls": c.tls
+            })
+          ),
+          // never the password: only where and as whom
+          Effect.withSpan("pg.connect", {
+            kind: "client",
+            attributes: {
+              "db.system.name": "postgresql",
+              "db.namespace": config.database,
+              "db.user": config.user,
+              "db.postgresql.hosts": config.hosts.map((h) => `${h.host}:${h.port}`).join(",")
+            }
+          })
+        )
+      )
       yield* Effect.addFinalizer(() => conn.close)
       return conn as PgConnection
     })

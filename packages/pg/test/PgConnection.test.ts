@@ -1,7 +1,7 @@
 import type * as PgConnection from "@berth/pg/PgConnection"
 import * as PgError from "@berth/pg/PgError"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Tracer } from "effect"
 import { connectTest, withObserver } from "./helpers.js"
 
 const failure = <A>(effect: Effect.Effect<A, PgError.PgError>) =>
@@ -324,4 +324,29 @@ describe("PgConnection queries", () => {
         expect(present).toBe(false)
       })
     ))
+
+  it.scoped("connect is traced as pg.connect, without the password", () =>
+    Effect.gen(function*() {
+      const spans: Array<Tracer.Span> = []
+      yield* Effect.tracerWith((base) =>
+        connectTest({ password: "span-secret-value" }).pipe(
+          Effect.withTracer(
+            Tracer.make({
+              span: (...args) => {
+                const span = base.span(...args)
+                spans.push(span)
+                return span
+              },
+              context: base.context
+            })
+          )
+        )
+      )
+      const span = spans.find((s) => s.name === "pg.connect")
+      expect(span).toBeDefined()
+      const attributes = Object.fromEntries(span!.attributes)
+      expect(attributes["db.system.name"]).toBe("postgresql")
+      expect(attributes["db.postgresql.backend_pid"]).toBeGreaterThan(0)
+      expect(JSON.stringify(attributes)).not.toContain("span-secret-value")
+    }))
 })
