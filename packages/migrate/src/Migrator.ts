@@ -211,15 +211,16 @@ const readRows = (session: Session.Session, table: History.TableName) =>
   })
 
 /**
- * The lock key names the table with its schema, so `berth_migrations` and
+ * Pins an unqualified table name to the schema it resolves to now, so a migration that
+ * changes `search_path` cannot redirect the history writes, and `berth_migrations` and
  * `public.berth_migrations` (the same table) share one lock.
  */
-const resolveLockKey = (session: Session.Session, table: History.TableName) =>
+const qualifyTable = (session: Session.Session, table: History.TableName) =>
   table.schema !== undefined
-    ? Effect.succeed(Lock.key(`${table.schema}.${table.table}`))
+    ? Effect.succeed(table)
     : Effect.map(
       session.run({ text: "SELECT current_schema() AS schema", params: [] }),
-      (rows) => Lock.key(`${String(rows[0]?.["schema"] ?? "public")}.${table.table}`)
+      (rows) => History.qualify(table, String(rows[0]?.["schema"] ?? "public"))
     )
 
 /** Reserves a connection for the duration of `f`. */
@@ -243,8 +244,9 @@ const locked = <A, E, R>(
 ) =>
   withSession((session) =>
     Effect.gen(function*() {
-      const ctx: Execute.Context = { session, table: cfg.table, appliedBy: cfg.appliedBy, transaction: { open: false } }
-      const lockKey = yield* resolveLockKey(session, cfg.table)
+      const table = yield* qualifyTable(session, cfg.table)
+      const lockKey = Lock.key(table.display)
+      const ctx: Execute.Context = { session, table, appliedBy: cfg.appliedBy, transaction: { open: false } }
       const waited = yield* Effect.acquireRelease(
         Lock.acquire(session, lockKey, {
           wait: cfg.wait,
@@ -255,13 +257,15 @@ const locked = <A, E, R>(
           Effect.gen(function*() {
             if (ctx.transaction.open) yield* session.exec("ROLLBACK").pipe(Effect.ignore)
             yield* Lock.release(session, lockKey).pipe(Effect.ignore)
+            // The connection goes back to the pool without the settings migrations made.
+            yield* session.exec("RESET ALL").pipe(Effect.ignore)
           })
       )
       yield* cfg.onEvent({ _tag: "LockAcquired", waitedMillis: waited })
       // Created only when missing (under the lock, so runners do not race): `IF NOT EXISTS`
       // alone would still need CREATE privileges on every run.
-      const { exists, rows } = yield* readRows(session, cfg.table)
-      if (!exists) { for (const stmt of History.create(cfg.table)) yield* session.run(stmt) }
+      const { exists, rows } = yield* readRows(session, table)
+      if (!exists) { for (const stmt of History.create(table)) yield* session.run(stmt) }
       return yield* f(ctx, rows)
     })
   )
@@ -550,7 +554,8 @@ const admin = <R>(
   Effect.gen(function*() {
     const cfg = yield* resolve(options)
     const migrations = yield* options.source
-    const build = (rows: ReadonlyArray<History.Row>) => plan(cfg, migrations, rows)
+    const build = (rows: ReadonlyArray<History.Row>, table: History.TableName = cfg.table) =>
+      plan({ ...cfg, table }, migrations, rows)
     if (cfg.dryRun) {
       return yield* withSession((session) =>
         Effect.gen(function*() {
@@ -566,7 +571,7 @@ const admin = <R>(
     }
     return yield* locked(cfg, (ctx, rows) =>
       Effect.gen(function*() {
-        const changes = yield* build(rows)
+        const changes = yield* build(rows, ctx.table)
         if (changes.length > 0) {
           yield* ctx.session.exec("BEGIN")
           ctx.transaction.open = true

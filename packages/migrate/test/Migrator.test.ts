@@ -1,4 +1,4 @@
-import { Migrator } from "@berth/migrate"
+import { MigrationSource, Migrator } from "@berth/migrate"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Schedule } from "effect"
 import { exec, freshSchema, options, query, shopFiles, snapshot, SqlLive } from "./helpers.js"
@@ -72,6 +72,29 @@ describe("up / down / goto", () => {
         expect(row["error"]).toBeNull()
       }
     }).pipe(Effect.provide(SqlLive())))
+
+  it.live("a SET in one migration leaks neither into the next, the history writes, nor the pool", () =>
+    Effect.gen(function*() {
+      const schema = freshSchema()
+      const table = `hist_${schema}`
+      const source = MigrationSource.make([
+        {
+          version: 1,
+          name: "moves_search_path",
+          up:
+            `CREATE SCHEMA ${schema}; SET search_path TO ${schema}; SET statement_timeout = '7s'; CREATE TABLE a (id int);`
+        },
+        { version: 2, name: "unqualified", up: `CREATE TABLE b_${schema} (id int);` }
+      ])
+      yield* Migrator.up({ source, table, onEvent: () => Effect.void })
+      const where = yield* query<{ t: string }>(
+        `SELECT schemaname || '.' || tablename AS t FROM pg_tables WHERE tablename IN ('a', 'b_${schema}', '${table}') AND schemaname IN ('public', '${schema}') ORDER BY 1`
+      )
+      expect(where.map((r) => r.t)).toEqual([`${schema}.a`, `public.b_${schema}`, `public.${table}`].sort())
+      // One connection in this pool: the one the migrator used.
+      const [setting] = yield* query<{ s: string }>("SELECT current_setting('statement_timeout') AS s")
+      expect(setting?.s).toBe("0")
+    }).pipe(Effect.provide(SqlLive({ maxConnections: 1 }))))
 
   it.live("down refuses before doing anything when a migration has no down", () =>
     Effect.gen(function*() {

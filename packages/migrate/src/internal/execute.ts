@@ -76,8 +76,18 @@ const failure = (step: Step, transactional: boolean, error: unknown, statement?:
     cause: error
   })
 
-/** Runs one step for real. */
+/**
+ * Runs one step for real, then resets the session's settings so a `SET` in one migration
+ * (a `search_path`, a `statement_timeout`) does not leak into the next.
+ */
 export const run = (
+  ctx: Context,
+  step: Step,
+  onEvent: (event: StepEvent) => Effect.Effect<void>
+): Effect.Effect<number, MigrationFailed | SqlError, SqlClient.SqlClient> =>
+  Effect.zipLeft(runStep(ctx, step, onEvent), ctx.session.exec("RESET ALL"))
+
+const runStep = (
   ctx: Context,
   step: Step,
   onEvent: (event: StepEvent) => Effect.Effect<void>

@@ -40,6 +40,15 @@ export const parseTableName = (name: string): Either.Either<TableName, ConfigErr
   )
 }
 
+/** The same table with an explicit schema. */
+export const qualify = (t: TableName, schema: string): TableName =>
+  t.schema !== undefined ? t : {
+    schema,
+    table: t.table,
+    quoted: `${quote(schema)}.${quote(t.table)}`,
+    display: `${schema}.${t.table}`
+  }
+
 /** A statement with its parameters. */
 export interface Stmt {
   readonly text: string
@@ -86,7 +95,7 @@ export interface Row {
 
 /** Creates the schema (if named) and the table. */
 export const create = (t: TableName): ReadonlyArray<Stmt> => [
-  ...(t.schema === undefined ? [] : [{ text: `CREATE SCHEMA IF NOT EXISTS "${t.schema}"`, params: [] }]),
+  ...(t.schema === undefined ? [] : [{ text: `CREATE SCHEMA IF NOT EXISTS ${quote(t.schema)}`, params: [] }]),
   {
     text: `CREATE TABLE IF NOT EXISTS ${t.quoted} (
   version bigint PRIMARY KEY CHECK (version > 0),
