@@ -1,4 +1,5 @@
 import { Cli } from "@berth/migrate"
+import * as TestDatabase from "@berth/testing/TestDatabase"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { type Console, Effect } from "effect"
@@ -120,6 +121,37 @@ describe("berth-migrate in process", () => {
       expect(forced.stdout).toContain("failed -> forced")
       const [row] = yield* query<{ note: string }>("SELECT note FROM cli_fail.history")
       expect(row?.note).toBe("created by hand")
+    }).pipe(Effect.provide(SqlLive())))
+
+  it.live("without a URL it connects with the PG* variables; --color always colours", () =>
+    Effect.gen(function*() {
+      const db = TestDatabase.current()
+      const dir = tempDir()
+      fs.writeFileSync(path.join(dir, "000001_pgenv.up.sql"), "CREATE TABLE pgenv_t (id int);")
+      const env = {
+        PGHOST: db.host,
+        PGPORT: String(db.port),
+        PGUSER: db.user,
+        PGPASSWORD: db.password,
+        PGDATABASE: db.database
+      }
+      const saved = { ...process.env }
+      const result = yield* Effect.acquireUseRelease(
+        Effect.sync(() => {
+          delete process.env["DATABASE_URL"]
+          Object.assign(process.env, env)
+        }),
+        () => cli("up", "--dir", dir, "--table", "pgenv.history", "--color", "always"),
+        () =>
+          Effect.sync(() => {
+            for (const key of Object.keys(env)) delete process.env[key]
+            Object.assign(process.env, saved)
+          })
+      )
+      expect(result.code).toBe(0)
+      expect(result.stdout).toContain("\u001b[32m↑\u001b[39m 000001_pgenv")
+      const [row] = yield* query<{ status: string }>("SELECT status FROM pgenv.history")
+      expect(row?.status).toBe("applied")
     }).pipe(Effect.provide(SqlLive())))
 
   it.live("usage errors exit 2; load errors and unreachable servers exit 1 with one line", () =>
