@@ -53,7 +53,11 @@ const yearDate = (year: number): Date => {
   d.setUTCFullYear(year, 0, 1)
   return d
 }
-const pgDate = fc.date({ min: yearDate(-4712), max: new Date(8.64e15), noInvalidDate: true })
+/** Every Date PostgreSQL can store, half of them in years 1-9999 (the common text shape). */
+const pgDate = fc.oneof(
+  fc.date({ min: yearDate(1), max: new Date(yearDate(10000).getTime() - 1), noInvalidDate: true }),
+  fc.date({ min: yearDate(-4712), max: new Date(8.64e15), noInvalidDate: true })
+)
 const midnight = pgDate.map((d) => new Date(Math.floor(d.getTime() / 86_400_000) * 86_400_000))
 const int8 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })
 const float8 = fc.double()
@@ -266,6 +270,27 @@ describe("dates in string mode", () => {
       }),
       { numRuns }
     )
+  })
+
+  it("timestamptz text in any session time zone reads as the same instant as binary", async () => {
+    try {
+      for (
+        const zone of ["Asia/Kolkata", "America/St_Johns", "Europe/Amsterdam", "Pacific/Chatham", "America/Los_Angeles"]
+      ) {
+        await wire.query(`set timezone = '${zone}'`)
+        await fc.assert(
+          fc.asyncProperty(parts.map((p) => ({ ...p, year: 1 + (p.year % 9999) })), async (p) => {
+            const v = await wire.value(`$1::text`, "timestamptz", [literal(p) + "+00"])
+            expect(registry.textDecoder(v.oid)(v.text!), `${zone} ${v.text}`).toEqual(
+              registry.binaryDecoder(v.oid)(v.bytes!)
+            )
+          }),
+          { numRuns: 30 }
+        )
+      }
+    } finally {
+      await wire.query("set timezone = 'UTC'")
+    }
   })
 
   it("Date mode floors microseconds to milliseconds, the same from text and binary", async () => {

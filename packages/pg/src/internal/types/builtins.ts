@@ -60,7 +60,14 @@ const int8ToNumber = (n: number | bigint): number => {
 }
 
 const int8Text = (text: string): bigint => {
-  if (!/^-?\d+$/.test(text)) Malformed.throw("int8", text)
+  // BigInt() itself rejects most garbage; these checks reject what it would accept but
+  // int8out never prints: surrounding whitespace, "", and 0x/0o/0b prefixes.
+  const first = text.charCodeAt(0)
+  const last = text.charCodeAt(text.length - 1)
+  if (
+    !((first >= 48 && first <= 57) || first === 45) || !(last >= 48 && last <= 57) ||
+    (first === 48 && text.length > 1)
+  ) Malformed.throw("int8", text)
   return BigInt(text)
 }
 

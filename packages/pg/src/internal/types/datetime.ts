@@ -65,8 +65,69 @@ const astronomicalYear = (digits: string, bc: string | undefined): number => {
   return bc === undefined ? year : 1 - year
 }
 
+/** A decimal digit of `t` at `i`, or a value large enough to fail every range check. */
+const digit = (t: string, i: number): number => {
+  const c = t.charCodeAt(i) - 48
+  return c >= 0 && c <= 9 ? c : 1e6
+}
+const two = (t: string, i: number): number => digit(t, i) * 10 + digit(t, i + 1)
+
+/**
+ * The common shape `YYYY-MM-DD HH:MM:SS[.ffffff][±HH[:MM[:SS]]]` (4-digit AD year) read without a
+ * regular expression: this is every timestamp of a text-format result. Returns NaN for anything
+ * else (BC, 5+ digit years, infinity, malformed), which then takes the general path.
+ */
+const fastTimestampMs = (t: string): number => {
+  const n = t.length
+  if (
+    n < 19 || t.charCodeAt(4) !== 45 || t.charCodeAt(7) !== 45 || t.charCodeAt(10) !== 32 ||
+    t.charCodeAt(13) !== 58 || t.charCodeAt(16) !== 58
+  ) return NaN
+  const year = two(t, 0) * 100 + two(t, 2)
+  const month = two(t, 5)
+  const day = two(t, 8)
+  const hour = two(t, 11)
+  const minute = two(t, 14)
+  const second = two(t, 17)
+  if (year > 9999 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || second > 60) {
+    return NaN
+  }
+  let ms = daysFromCivil(year, month, day) * MS_PER_DAY + hour * 3_600_000 + minute * 60_000 + second * 1000
+  let i = 19
+  if (i < n && t.charCodeAt(i) === 46) {
+    // fraction: up to 6 digits; only the first 3 reach a Date (the rest is floored away)
+    const end = Math.min(n, 26)
+    let scale = 100
+    for (i++; i < end; i++) {
+      const c = digit(t, i)
+      if (c > 9) break
+      ms += c * scale
+      scale = scale === 1 ? 0 : scale / 10
+    }
+  }
+  if (i < n) {
+    const sign = t.charCodeAt(i)
+    if ((sign !== 43 && sign !== 45) || i + 3 > n) return NaN
+    let offset = two(t, i + 1) * 3600
+    i += 3
+    if (i < n && t.charCodeAt(i) === 58 && i + 3 <= n) {
+      offset += two(t, i + 1) * 60
+      i += 3
+      if (i < n && t.charCodeAt(i) === 58 && i + 3 <= n) {
+        offset += two(t, i + 1)
+        i += 3
+      }
+    }
+    if (offset > 86_400) return NaN
+    ms -= (sign === 45 ? -offset : offset) * 1000
+  }
+  return i === n ? ms : NaN
+}
+
 /** Milliseconds since 1970 of an ISO timestamp text; the offset (if any) is applied. */
 const timestampTextToMs = (text: string): number => {
+  const fast = fastTimestampMs(text)
+  if (!Number.isNaN(fast)) return fast
   const m = timestampRe.exec(text)
   if (m === null) {
     return text === "infinity"
@@ -77,7 +138,10 @@ const timestampTextToMs = (text: string): number => {
         throw new Malformed(`cannot read timestamp ${JSON.stringify(text)} (the connection must use DateStyle ISO)`)
       })()
   }
-  const days = daysFromCivil(astronomicalYear(m[1]!, m[12]), Number(m[2]), Number(m[3]))
+  const month = Number(m[2])
+  const day = Number(m[3])
+  if (month < 1 || month > 12 || day < 1 || day > 31) Malformed.throw("timestamp", text)
+  const days = daysFromCivil(astronomicalYear(m[1]!, m[12]), month, day)
   const millis = m[7] === undefined ? 0 : Math.floor(Number(m[7].padEnd(6, "0")) / 1000)
   let ms = days * MS_PER_DAY + Number(m[4]) * 3_600_000 + Number(m[5]) * 60_000 + Number(m[6]) * 1000 + millis
   if (m[8] !== undefined) {
@@ -95,13 +159,24 @@ export const timestampTextToDate = (text: string): Date | number => {
 
 /** date text → Date at 00:00 UTC of that day, or ±Infinity. */
 export const dateTextToDate = (text: string): Date | number => {
+  if (text.length === 10 && text.charCodeAt(4) === 45 && text.charCodeAt(7) === 45) {
+    const year = two(text, 0) * 100 + two(text, 2)
+    const month = two(text, 5)
+    const day = two(text, 8)
+    if (year <= 9999 && month >= 1 && month <= 12 && day >= 1 && day <= 31) {
+      return new Date(daysFromCivil(year, month, day) * MS_PER_DAY)
+    }
+  }
   const m = dateRe.exec(text)
   if (m === null) {
     if (text === "infinity") return Infinity
     if (text === "-infinity") return -Infinity
     throw new Malformed(`cannot read date ${JSON.stringify(text)} (the connection must use DateStyle ISO)`)
   }
-  return toDate(daysFromCivil(astronomicalYear(m[1]!, m[4]), Number(m[2]), Number(m[3])) * MS_PER_DAY, () => text)
+  const month = Number(m[2])
+  const day = Number(m[3])
+  if (month < 1 || month > 12 || day < 1 || day > 31) Malformed.throw("date", text)
+  return toDate(daysFromCivil(astronomicalYear(m[1]!, m[4]), month, day) * MS_PER_DAY, () => text)
 }
 
 // --- binary ---------------------------------------------------------------------------------
