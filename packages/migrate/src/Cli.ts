@@ -29,6 +29,13 @@ import * as Scaffold from "./Scaffold.js"
 /**
  * A command ended with a non-zero exit code (and, for failures, a one-line reason).
  *
+ * @example
+ * ```ts
+ * import { Cli } from "@berth/migrate"
+ *
+ * const pending = new Cli.Exit({ code: 3, reason: undefined })
+ * ```
+ *
  * @since 0.1.0
  */
 export class Exit extends Data.TaggedError("CliExit")<{
@@ -245,6 +252,15 @@ const baselineCommand = Command.make(
 
 /**
  * The command tree.
+ *
+ * @example
+ * ```ts
+ * import { Cli } from "@berth/migrate"
+ * import { Command } from "@effect/cli"
+ *
+ * // Embed berth-migrate's commands in your own CLI.
+ * const admin = Command.make("admin").pipe(Command.withSubcommands([Cli.command]))
+ * ```
  *
  * @since 0.1.0
  */

@@ -9,6 +9,13 @@ import { Data } from "effect"
 /**
  * One problem found while loading migrations.
  *
+ * @example
+ * ```ts
+ * import type { MigrateError } from "@berth/migrate"
+ *
+ * const describe = (p: MigrateError.LoadProblem) => `${p.file}: [${p.kind}] ${p.message}`
+ * ```
+ *
  * @since 0.1.0
  */
 export interface LoadProblem {
@@ -59,6 +66,17 @@ export class LoadError extends Data.TaggedError("LoadError")<{
  * An option that makes no sense (a table name that is not an identifier, a negative
  * count, ...), reported before anything touches the database.
  *
+ * @example
+ * ```ts
+ * import { Migrator, MigrationSource } from "@berth/migrate"
+ * import { Effect } from "effect"
+ *
+ * // Fails with ConfigError { option: "table" } before any SQL is sent.
+ * const program = Migrator.up({ source: MigrationSource.make([]), table: "no spaces allowed" }).pipe(
+ *   Effect.catchTag("ConfigError", (e) => Effect.logError(`${e.option}: ${e.message}`))
+ * )
+ * ```
+ *
  * @since 0.1.0
  */
 export class ConfigError extends Data.TaggedError("ConfigError")<{
@@ -68,6 +86,13 @@ export class ConfigError extends Data.TaggedError("ConfigError")<{
 
 /**
  * The session holding the migration lock, as `pg_stat_activity` shows it.
+ *
+ * @example
+ * ```ts
+ * import type { MigrateError } from "@berth/migrate"
+ *
+ * const who = (h: MigrateError.LockHolder) => `pid ${h.pid} (${h.applicationName}) since ${h.backendStart}`
+ * ```
  *
  * @since 0.1.0
  */
@@ -81,6 +106,16 @@ export interface LockHolder {
 /**
  * The migration lock could not be taken: another runner holds it (`reason: "busy"` in
  * fail-fast mode) or it was not released within the lock timeout (`reason: "timeout"`).
+ *
+ * @example
+ * ```ts
+ * import { Migrator, MigrationSource } from "@berth/migrate"
+ * import { Effect } from "effect"
+ *
+ * const program = Migrator.up({ source: MigrationSource.make([]), wait: false }).pipe(
+ *   Effect.catchTag("LockError", (e) => Effect.logWarning(`skipped: ${e.message}`))
+ * )
+ * ```
  *
  * @since 0.1.0
  */
@@ -105,6 +140,13 @@ export class LockError extends Data.TaggedError("LockError")<{
  * What PostgreSQL said when a migration failed (all fields the server sent that help a
  * human repair it; never parameter values).
  *
+ * @example
+ * ```ts
+ * import type { MigrateError } from "@berth/migrate"
+ *
+ * const show = (e: MigrateError.ServerError) => `${e.code ?? "?"} ${e.message}${e.hint ? ` (hint: ${e.hint})` : ""}`
+ * ```
+ *
  * @since 0.1.0
  */
 export interface ServerError {
@@ -120,6 +162,16 @@ export interface ServerError {
 
 /**
  * A migration failed. Its history row is now in the failed state with `error`.
+ *
+ * @example
+ * ```ts
+ * import { Migrator, MigrationSource } from "@berth/migrate"
+ * import { Effect } from "effect"
+ *
+ * const program = Migrator.up({ source: MigrationSource.make([{ version: 1, name: "bad", up: "select nope" }]) }).pipe(
+ *   Effect.catchTag("MigrationFailed", (e) => Effect.logError(`${e.version} failed with SQLSTATE ${e.error.code}`))
+ * )
+ * ```
  *
  * @since 0.1.0
  */
@@ -143,6 +195,13 @@ export class MigrationFailed extends Data.TaggedError("MigrationFailed")<{
 /**
  * A history row left in the failed (or interrupted) state.
  *
+ * @example
+ * ```ts
+ * import type { MigrateError } from "@berth/migrate"
+ *
+ * const line = (row: MigrateError.FailedRow) => `${row.version} ${row.name}: ${row.error?.message ?? row.status}`
+ * ```
+ *
  * @since 0.1.0
  */
 export interface FailedRow {
@@ -155,6 +214,16 @@ export interface FailedRow {
 
 /**
  * A previous run failed or was interrupted; nothing runs until `repair` or `force`.
+ *
+ * @example
+ * ```ts
+ * import { Migrator, MigrationSource } from "@berth/migrate"
+ * import { Effect } from "effect"
+ *
+ * const program = Migrator.up({ source: MigrationSource.make([]) }).pipe(
+ *   Effect.catchTag("FailedState", (e) => Effect.logError(e.message))
+ * )
+ * ```
  *
  * @since 0.1.0
  */
@@ -175,6 +244,18 @@ export class FailedState extends Data.TaggedError("FailedState")<{
  * Pending migrations older than the newest applied one (typically merged from a branch
  * after a newer migration shipped). Refused unless `allowOutOfOrder` is set.
  *
+ * @example
+ * ```ts
+ * import { Migrator, MigrationSource } from "@berth/migrate"
+ * import { Effect } from "effect"
+ *
+ * const options = { source: MigrationSource.make([]) }
+ * // Reviewed: apply the late migrations anyway.
+ * const program = Migrator.up(options).pipe(
+ *   Effect.catchTag("OutOfOrder", () => Migrator.up({ ...options, allowOutOfOrder: true }))
+ * )
+ * ```
+ *
  * @since 0.1.0
  */
 export class OutOfOrder extends Data.TaggedError("OutOfOrder")<{
@@ -191,6 +272,13 @@ export class OutOfOrder extends Data.TaggedError("OutOfOrder")<{
 /**
  * One applied migration whose source no longer matches the recorded checksum.
  *
+ * @example
+ * ```ts
+ * import type { MigrateError } from "@berth/migrate"
+ *
+ * const line = (m: MigrateError.Modified) => `${m.version} ${m.name}: ${m.recorded.slice(0, 8)} -> ${m.current.slice(0, 8)}`
+ * ```
+ *
  * @since 0.1.0
  */
 export interface Modified {
@@ -202,6 +290,16 @@ export interface Modified {
 
 /**
  * Applied migrations were edited after they ran.
+ *
+ * @example
+ * ```ts
+ * import { Migrator, MigrationSource } from "@berth/migrate"
+ * import { Effect } from "effect"
+ *
+ * const program = Migrator.validate({ source: MigrationSource.make([]) }).pipe(
+ *   Effect.catchTag("ChecksumMismatch", (e) => Effect.logError(e.modified.map((m) => m.name).join(", ")))
+ * )
+ * ```
  *
  * @since 0.1.0
  */
@@ -218,6 +316,16 @@ export class ChecksumMismatch extends Data.TaggedError("ChecksumMismatch")<{
 /**
  * A target version that no migration (or, for `down`, no source) has.
  *
+ * @example
+ * ```ts
+ * import { Migrator, MigrationSource } from "@berth/migrate"
+ * import { Effect } from "effect"
+ *
+ * const program = Migrator.goto({ source: MigrationSource.make([]) }, 42).pipe(
+ *   Effect.catchTag("UnknownVersion", (e) => Effect.logError(e.message))
+ * )
+ * ```
+ *
  * @since 0.1.0
  */
 export class UnknownVersion extends Data.TaggedError("UnknownVersion")<{
@@ -233,6 +341,16 @@ export class UnknownVersion extends Data.TaggedError("UnknownVersion")<{
  * Reverting would need a `down` that does not exist (no down body, or the migration is
  * no longer in the source).
  *
+ * @example
+ * ```ts
+ * import { Migrator, MigrationSource } from "@berth/migrate"
+ * import { Effect } from "effect"
+ *
+ * const program = Migrator.down({ source: MigrationSource.make([]) }, "all").pipe(
+ *   Effect.catchTag("Irreversible", (e) => Effect.logError(`no down for ${e.versions.join(", ")}`))
+ * )
+ * ```
+ *
  * @since 0.1.0
  */
 export class Irreversible extends Data.TaggedError("Irreversible")<{
@@ -246,6 +364,15 @@ export class Irreversible extends Data.TaggedError("Irreversible")<{
 
 /**
  * The verify-only startup check found the database not up to date.
+ *
+ * @example
+ * ```ts
+ * import { Migrator, MigrationSource } from "@berth/migrate"
+ * import { Layer } from "effect"
+ *
+ * // Fails to build with NotUpToDate when migrations are pending.
+ * const Verified = Migrator.layer({ source: MigrationSource.make([]), mode: "verify" }).pipe(Layer.orDie)
+ * ```
  *
  * @since 0.1.0
  */
@@ -264,6 +391,13 @@ export class NotUpToDate extends Data.TaggedError("NotUpToDate")<{
 
 /**
  * Every error a migration command can fail with (besides `SqlError`).
+ *
+ * @example
+ * ```ts
+ * import type { MigrateError } from "@berth/migrate"
+ *
+ * const exitCode = (e: MigrateError.MigrateError) => (e._tag === "LockError" ? 75 : 1)
+ * ```
  *
  * @since 0.1.0
  */

@@ -14,6 +14,13 @@ import * as crypto from "node:crypto"
  * `-- berth:no-transaction` directive of a file), for statements such as
  * `CREATE INDEX CONCURRENTLY`.
  *
+ * @example
+ * ```ts
+ * import * as Migration from "@berth/migrate/Migration"
+ *
+ * const body: Migration.Body = Migration.sql("alter type mood add value 'meh'", { transactional: false })
+ * ```
+ *
  * @since 0.1.0
  */
 export type Body =
@@ -30,6 +37,13 @@ export type Body =
 
 /**
  * One migration.
+ *
+ * @example
+ * ```ts
+ * import type { Migration } from "@berth/migrate"
+ *
+ * const describe = (m: Migration.Migration) => `${m.version} ${m.name}${m.down === undefined ? " (no down)" : ""}`
+ * ```
  *
  * @since 0.1.0
  */

@@ -17,6 +17,18 @@ import * as Migration from "./Migration.js"
 /**
  * An Effect that loads the migrations, sorted by version, or fails with every problem.
  *
+ * @example
+ * ```ts
+ * import { MigrationSource } from "@berth/migrate"
+ * import { Effect } from "effect"
+ *
+ * // A source is an Effect: combine or filter sources like any other.
+ * const onlyEarly: MigrationSource.MigrationSource = Effect.map(
+ *   MigrationSource.fromFiles({ "000001_a.up.sql": "select 1", "000002_b.up.sql": "select 2" }),
+ *   (migrations) => migrations.filter((m) => m.version < 2)
+ * )
+ * ```
+ *
  * @since 0.1.0
  */
 export type MigrationSource<R = never> = Effect.Effect<ReadonlyArray<Migration.Migration>, LoadError, R>
@@ -172,6 +184,18 @@ export const fromModules = (
 /**
  * A migration written in code: `up` and `down` are SQL text, an Effect, or a
  * `Migration.Body`.
+ *
+ * @example
+ * ```ts
+ * import type { MigrationSource } from "@berth/migrate"
+ *
+ * const definition: MigrationSource.Definition = {
+ *   version: 1,
+ *   name: "create_users",
+ *   up: "create table users (id bigint primary key)",
+ *   down: "drop table users"
+ * }
+ * ```
  *
  * @since 0.1.0
  */

@@ -33,6 +33,18 @@ import type { MigrationSource } from "./MigrationSource.js"
 /**
  * Options shared by every command.
  *
+ * @example
+ * ```ts
+ * import { Migrator, MigrationSource } from "@berth/migrate"
+ *
+ * const options: Migrator.Options = {
+ *   source: MigrationSource.make([]),
+ *   table: "ops.schema_history",
+ *   lockTimeout: "30 seconds",
+ *   allowOutOfOrder: false
+ * }
+ * ```
+ *
  * @since 0.1.0
  */
 export interface Options<R = never> {
@@ -58,6 +70,15 @@ export interface Options<R = never> {
 /**
  * Progress of a command.
  *
+ * @example
+ * ```ts
+ * import { Migrator } from "@berth/migrate"
+ * import { Console, Effect } from "effect"
+ *
+ * const onEvent = (event: Migrator.Event): Effect.Effect<void> =>
+ *   event._tag === "StepFinished" ? Console.log(`${event.step.migration.name}: ${event.durationMs} ms`) : Effect.void
+ * ```
+ *
  * @since 0.1.0
  */
 export type Event =
@@ -67,6 +88,13 @@ export type Event =
 
 /**
  * One step a command took (or, in a dry run, would take).
+ *
+ * @example
+ * ```ts
+ * import type { Migrator } from "@berth/migrate"
+ *
+ * const line = (s: Migrator.StepResult) => `${s.direction} ${s.version} ${s.name} ${s.durationMs ?? "-"} ms`
+ * ```
  *
  * @since 0.1.0
  */
@@ -82,6 +110,13 @@ export interface StepResult {
 /**
  * The outcome of `up`, `down` and `goto`.
  *
+ * @example
+ * ```ts
+ * import type { Migrator } from "@berth/migrate"
+ *
+ * const summary = (r: Migrator.RunResult) => r.dryRun ? r.sql : `${r.from ?? "none"} -> ${r.to ?? "none"}`
+ * ```
+ *
  * @since 0.1.0
  */
 export interface RunResult {
@@ -96,6 +131,13 @@ export interface RunResult {
 
 /**
  * The state of one version in `status`.
+ *
+ * @example
+ * ```ts
+ * import type { Migrator } from "@berth/migrate"
+ *
+ * const needsAttention = (e: Migrator.StatusEntry) => e.modified || e.outOfOrder || e.state === "failed"
+ * ```
  *
  * @since 0.1.0
  */
@@ -113,6 +155,13 @@ export interface StatusEntry {
 
 /**
  * `status`: every version, and the summary a CI check needs.
+ *
+ * @example
+ * ```ts
+ * import type { Migrator } from "@berth/migrate"
+ *
+ * const upToDate = (r: Migrator.StatusReport) => r.pending.length === 0 && r.failed.length === 0
+ * ```
  *
  * @since 0.1.0
  */
@@ -534,6 +583,13 @@ export const validate = <R = never>(
  * The outcome of `force`, `repair` and `baseline`: what was changed (or, in a dry run,
  * would be) and the SQL.
  *
+ * @example
+ * ```ts
+ * import type { Migrator } from "@berth/migrate"
+ *
+ * const report = (r: Migrator.AdminResult) => r.changes.join("\n")
+ * ```
+ *
  * @since 0.1.0
  */
 export interface AdminResult {
@@ -754,6 +810,13 @@ export const baseline = <R = never>(
 
 /**
  * Options of the startup layer.
+ *
+ * @example
+ * ```ts
+ * import { Migrator, MigrationSource } from "@berth/migrate"
+ *
+ * const options: Migrator.LayerOptions = { source: MigrationSource.make([]), mode: "verify" }
+ * ```
  *
  * @since 0.1.0
  */

@@ -12,6 +12,13 @@ import { ConfigError } from "./MigrateError.js"
 /**
  * Options of `create`.
  *
+ * @example
+ * ```ts
+ * import type { Scaffold } from "@berth/migrate"
+ *
+ * const options: Scaffold.CreateOptions = { dir: "./migrations", name: "add_orders", format: "seq", ext: "ts" }
+ * ```
+ *
  * @since 0.1.0
  */
 export interface CreateOptions {
@@ -32,6 +39,13 @@ export interface CreateOptions {
 
 /**
  * What `create` wrote.
+ *
+ * @example
+ * ```ts
+ * import type { Scaffold } from "@berth/migrate"
+ *
+ * const show = (created: Scaffold.Created) => created.files.join("\n")
+ * ```
  *
  * @since 0.1.0
  */
