@@ -6,7 +6,8 @@
  */
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import { dual } from "effect/Function"
+import type { dual } from "effect/Function"
+import type * as PgTypes from "./PgTypes.js"
 
 /**
  * A server condition derived from the SQLSTATE of a {@link PgServerError}, so callers can
@@ -266,7 +267,8 @@ export class PgInputError extends Data.TaggedError("PgInputError")<{
 }> {}
 
 /**
- * Every error `@berth/pg` produces.
+ * Every error `@berth/pg` produces. A value the type registry cannot decode fails its statement
+ * with `PgTypes.DecodeError` (tag `PgDecodeError`); the connection stays usable.
  *
  * @example
  * ```ts
@@ -279,6 +281,7 @@ export class PgInputError extends Data.TaggedError("PgInputError")<{
  */
 export type PgError =
   | PgServerError
+  | PgTypes.DecodeError
   | PgConnectionError
   | PgProtocolError
   | PgTimeoutError

@@ -1,5 +1,6 @@
 import type * as PgConnection from "@berth/pg/PgConnection"
 import * as PgError from "@berth/pg/PgError"
+import * as PgTypes from "@berth/pg/PgTypes"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Tracer } from "effect"
 import { connectTest, withObserver } from "./helpers.js"
@@ -348,5 +349,26 @@ describe("PgConnection queries", () => {
       expect(attributes["db.system.name"]).toBe("postgresql")
       expect(attributes["db.postgresql.backend_pid"]).toBeGreaterThan(0)
       expect(JSON.stringify(attributes)).not.toContain("span-secret-value")
+    }))
+
+  it.scoped("a value the registry cannot decode fails the statement, not the connection", () =>
+    Effect.gen(function*() {
+      const conn = yield* connectTest({}, { types: PgTypes.make({ int8: "number" }) })
+      const e = yield* failure(conn.query("select x::int8 as v from (values (1), (9007199254740993)) t(x)"))
+      expect(e._tag).toBe("PgDecodeError")
+      expect(conn.isBroken).toBe(false)
+      expect((yield* conn.query("select 5::int8 as v")).rows).toEqual([{ v: 5 }])
+      const custom = yield* connectTest({}, {
+        types: PgTypes.withCodecs(PgTypes.defaultRegistry, [{
+          oid: 25,
+          name: "text",
+          decodeText: () => {
+            throw new Error("codec bug")
+          }
+        }])
+      })
+      const e2 = yield* failure(custom.query("select 'a'::text as t"))
+      expect(e2._tag).toBe("PgDecodeError")
+      expect((yield* custom.query("select 1 as one")).rows).toEqual([{ one: 1 }])
     }))
 })

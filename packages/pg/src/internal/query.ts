@@ -6,7 +6,7 @@
 import * as Effect from "effect/Effect"
 import type { Field, QueryResult } from "../PgConnection.js"
 import type { PgError, PgServerError } from "../PgError.js"
-import type { TypeRegistry } from "../PgTypes.js"
+import { DecodeError, type TypeRegistry } from "../PgTypes.js"
 import { MalformedMessage, parseCommandTag, readCString } from "./messages.js"
 
 export type OpState = "queued" | "active" | "done"
@@ -23,6 +23,8 @@ export class QueryOp {
   /** Set when the caller was interrupted: the outcome is drained and dropped. */
   abandoned = false
   error: PgServerError | undefined = undefined
+  /** A value the registry could not decode: the statement fails, the connection is fine. */
+  decodeError: DecodeError | undefined = undefined
   private readonly results: Array<QueryResult> = []
   private fields: ReadonlyArray<Field> = emptyFields
   private names: Array<string> = []
@@ -69,6 +71,19 @@ export class QueryOp {
   }
 
   dataRow(buf: Buffer, start: number, end: number): void {
+    if (this.decodeError !== undefined) return
+    try {
+      this.decodeRow(buf, start, end)
+    } catch (e) {
+      if (e instanceof MalformedMessage) throw e
+      this.decodeError = e instanceof DecodeError
+        ? e
+        : new DecodeError({ message: `cannot decode a value: ${String(e)}`, oid: 0, typeName: "unknown" })
+      this.rows = []
+    }
+  }
+
+  private decodeRow(buf: Buffer, start: number, end: number): void {
     const count = buf.readInt16BE(start)
     const decoders = this.decoders
     if (count !== decoders.length) throw new MalformedMessage("DataRow column count does not match RowDescription")
@@ -136,6 +151,7 @@ export class QueryOp {
     if (this.abandoned) return
     if (failure !== undefined) this.resume(Effect.fail(failure))
     else if (this.error !== undefined) this.resume(Effect.fail(this.error))
+    else if (this.decodeError !== undefined) this.resume(Effect.fail(this.decodeError))
     else this.resume(Effect.succeed(this.simple ? this.results : this.result))
   }
 }
