@@ -39,16 +39,29 @@ const bool = (text: string): boolean => {
   return Malformed.throw("bool", text)
 }
 
+/**
+ * Whether `text` looks like int2/int4/int8out output. Number() and BigInt() reject most garbage
+ * but accept "", surrounding whitespace, exponents and 0x/0o/0b prefixes.
+ */
+const integerShaped = (text: string): boolean => {
+  const first = text.charCodeAt(0)
+  const last = text.charCodeAt(text.length - 1)
+  return ((first >= 48 && first <= 57) || first === 45) && last >= 48 && last <= 57 &&
+    !(first === 48 && text.length > 1) && !text.includes("e")
+}
+
 const integer = (text: string): number => {
   const n = Number(text)
-  if (!Number.isInteger(n) || text.length === 0) Malformed.throw("integer", text)
+  if (!integerShaped(text) || !Number.isInteger(n)) Malformed.throw("integer", text)
   return n
 }
 
 const float = (text: string): number => {
   const n = Number(text)
   // Number("") is 0 and Number(" 1") is 1: only accept what PostgreSQL prints.
-  if (Number.isNaN(n) && text !== "NaN") Malformed.throw("float", text)
+  if ((Number.isNaN(n) && text !== "NaN") || text.length === 0 || text.charCodeAt(0) <= 32) {
+    Malformed.throw("float", text)
+  }
   return n
 }
 
@@ -60,14 +73,7 @@ const int8ToNumber = (n: number | bigint): number => {
 }
 
 const int8Text = (text: string): bigint => {
-  // BigInt() itself rejects most garbage; these checks reject what it would accept but
-  // int8out never prints: surrounding whitespace, "", and 0x/0o/0b prefixes.
-  const first = text.charCodeAt(0)
-  const last = text.charCodeAt(text.length - 1)
-  if (
-    !((first >= 48 && first <= 57) || first === 45) || !(last >= 48 && last <= 57) ||
-    (first === 48 && text.length > 1)
-  ) Malformed.throw("int8", text)
+  if (!integerShaped(text)) Malformed.throw("int8", text)
   return BigInt(text)
 }
 
