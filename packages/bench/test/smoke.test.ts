@@ -16,7 +16,7 @@ const expected: Record<string, ReadonlyArray<string>> = {
   C: ["pg", "raw"],
   D: ["pg", "pgbench"],
   E: ["semaphore", "pg", "berth-pool"],
-  F: ["pg", "raw", "berth-pg"]
+  F: ["pg", "raw", "berth-pg", "pgbench"]
 }
 
 describe("benchmark smoke run", () => {
