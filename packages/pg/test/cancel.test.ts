@@ -145,7 +145,7 @@ describe("cancellation", () => {
       const proxy = yield* Effect.promise(() => Proxy.start({ host: db.host, port: db.port }))
       yield* Effect.scoped(Effect.gen(function*() {
         const conn = yield* PgConnection.connect(testConfig({ host: "127.0.0.1", port: proxy.port }), {
-          cancelTimeout: "300 millis"
+          cancelTimeout: "1500 millis"
         })
         const fiber = yield* Effect.fork(conn.query("select pg_sleep(30)"))
         yield* Effect.sleep("100 millis")
@@ -153,7 +153,8 @@ describe("cancellation", () => {
         proxy.blackholeNew(true)
         const started = Date.now()
         yield* Fiber.interrupt(fiber)
-        expect(Date.now() - started).toBeLessThan(250)
+        // the caller does not wait for the (never coming) confirmation
+        expect(Date.now() - started).toBeLessThan(1000)
         expect(conn.isBroken).toBe(false)
         yield* conn.awaitReady
         expect(conn.isBroken).toBe(true)
