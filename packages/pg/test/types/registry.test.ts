@@ -201,7 +201,10 @@ describe("decoders and formats", () => {
       [Oid.numeric, [0, 1]],
       [Oid.jsonb, [2, 123, 125]],
       [Oid._int4, [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 23, 0, 0, 0, 5, 0, 0, 0, 1]],
-      [Oid._int4, [0, 0, 0, 1]]
+      [Oid._int4, [0, 0, 0, 1]],
+      [Oid._int4, [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 23, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 1]],
+      [Oid._int4, [0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 23, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1]],
+      [Oid._int4, [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 23, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1]]
     ]
     for (const [oid, bytes] of badBinary) {
       expect(() => registry.binaryDecoder(oid)(new Uint8Array(bytes)), `${oid} ${bytes}`).toThrow(PgTypes.DecodeError)

@@ -97,7 +97,14 @@ export const parseArrayBinary = (
   const ndim = int32(bytes, 0)
   if (ndim === 0) return []
   if (ndim < 0 || ndim > 6 || bytes.length < 12 + 8 * ndim) throw new Malformed(`malformed binary array: ndim ${ndim}`)
-  if (ndim === 1) return readFlat(bytes, int32(bytes, 12), element, fixed)
+  // Every element takes at least its 4-byte length: a header claiming more elements than that
+  // is malformed (and must not make us allocate a huge array).
+  let total = 1
+  for (let d = 0; d < ndim; d++) total *= int32(bytes, 12 + 8 * d)
+  if (!(total >= 0 && total <= (bytes.length - 12 - 8 * ndim) / 4)) {
+    throw new Malformed(`malformed binary array: ${total} elements in ${bytes.length} bytes`)
+  }
+  if (ndim === 1) return readFlat(bytes, total, element, fixed)
   const dims: Array<number> = []
   for (let d = 0; d < ndim; d++) dims.push(int32(bytes, 12 + 8 * d))
   let at = 12 + 8 * ndim
