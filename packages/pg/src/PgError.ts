@@ -6,7 +6,7 @@
  */
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import type { dual } from "effect/Function"
+import { dual } from "effect/Function"
 import type * as PgTypes from "./PgTypes.js"
 
 /**
