@@ -207,6 +207,13 @@ describe("PgConnection queries", () => {
       const e = yield* failure(conn.simpleQuery("copy c from stdin"))
       expect(e._tag === "PgServerError" && e.code).toBe("57014")
       expect((yield* conn.query("select 3 as x")).rows).toEqual([{ x: 3 }])
+      // COPY TO STDOUT: the data is skipped, the count is reported
+      yield* conn.query("insert into c select generate_series(1, 1000)")
+      const [out] = yield* conn.simpleQuery("copy c to stdout")
+      expect([out!.command, out!.rowCount]).toEqual(["COPY", 1000])
+      const ext = yield* conn.query("copy (select 1) to stdout")
+      expect([ext.command, ext.rowCount]).toEqual(["COPY", 1])
+      expect(conn.transactionStatus).toBe("idle")
     }))
 
   it.scopedLive(
