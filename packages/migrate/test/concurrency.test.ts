@@ -85,6 +85,44 @@ CREATE TABLE ${schema}.t${i + 1} (id int);`
       expect(result.steps).toHaveLength(1)
     }).pipe(Effect.provide(SqlLive())))
 
+  it.live("a runner whose connection is killed fails promptly; the server drops its lock and rolls back", () =>
+    Effect.gen(function*() {
+      const schema = freshSchema("kill")
+      const table = `${schema}_h.history`
+      const slow = MigrationSource.make([{
+        version: 1,
+        name: "create",
+        up: `CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.t (id int); SELECT pg_sleep(60);`
+      }])
+      const victim = yield* Effect.fork(
+        Migrator.up({ source: slow, table, onEvent: () => Effect.void }).pipe(
+          Effect.either,
+          Effect.provide(SqlLive({ applicationName: "victim" }))
+        )
+      )
+      yield* waitFor(Effect.map(
+        query<{ n: string }>(
+          `SELECT count(*)::text AS n FROM pg_stat_activity WHERE application_name = 'victim' AND query LIKE '%pg_sleep(60)%'`
+        ),
+        (rows) => rows[0]?.n === "1"
+      ))
+      yield* query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'victim'`)
+      const outcome = yield* Fiber.join(victim).pipe(Effect.timeout("20 seconds"))
+      expect(Either.isLeft(outcome)).toBe(true)
+      // Nothing of the migration survived, and the lock is free at once.
+      const [ns] = yield* query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM pg_namespace WHERE nspname = '${schema}'`
+      )
+      expect(ns?.n).toBe("0")
+      const fast = MigrationSource.make([{
+        version: 1,
+        name: "create",
+        up: `CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.t (id int);`
+      }])
+      const retry = yield* Migrator.up({ source: fast, table, wait: false, onEvent: () => Effect.void })
+      expect(retry.steps.map((s) => s.version)).toEqual([1])
+    }).pipe(Effect.provide(SqlLive())))
+
   it.live("an unqualified table name and its schema-qualified spelling share one lock", () =>
     Effect.gen(function*() {
       const name = `hist_${freshSchema("q")}`
