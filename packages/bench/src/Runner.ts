@@ -47,6 +47,8 @@ export interface Options {
   readonly command?: string
   /** Progress lines (default: stderr). */
   readonly log?: (line: string) => void
+  /** Aborting stops the run: the running child is killed and everything created is cleaned up. */
+  readonly signal?: AbortSignal
 }
 
 /** This package's directory (`packages/bench`), from `src/` or `dist/`. */
@@ -73,7 +75,7 @@ export const contenders = (workload: WorkloadId): ReadonlyArray<string> =>
 
 const childEntry = path.join(packageDir, "src", "internal", "child.ts")
 
-const runChild = (spec: Spec, timeoutMs: number): Promise<Message> =>
+const runChild = (spec: Spec, timeoutMs: number, signal: AbortSignal | undefined): Promise<Message> =>
   new Promise((resolve) => {
     const child = fork(childEntry, [JSON.stringify(spec)], {
       cwd: packageDir,
@@ -89,13 +91,19 @@ const runChild = (spec: Spec, timeoutMs: number): Promise<Message> =>
       message = { _tag: "Failed", reason: `timed out after ${timeoutMs} ms`, description: "" }
       child.kill("SIGKILL")
     }, timeoutMs)
+    const abort = () => {
+      message = { _tag: "Failed", reason: "the run was interrupted", description: "" }
+      child.kill("SIGKILL")
+    }
+    signal?.addEventListener("abort", abort)
     child.on("message", (m: Message) => {
       message ??= m
     })
-    child.on("exit", (code, signal) => {
+    child.on("exit", (code, killedBy) => {
       clearTimeout(timer)
+      signal?.removeEventListener("abort", abort)
       const tail = stderr.join("").trim().split("\n").slice(-5).join(" / ")
-      resolve(message ?? { _tag: "Failed", reason: `exited with ${signal ?? code}: ${tail}`, description: "" })
+      resolve(message ?? { _tag: "Failed", reason: `exited with ${killedBy ?? code}: ${tail}`, description: "" })
     })
   })
 
@@ -246,9 +254,10 @@ export const run = async (options: Options): Promise<Report.Report> => {
           for (let round = 1; round <= rounds; round++) {
             for (const n of names) {
               if (outcomes.get(n)?.status === "unavailable" || outcomes.get(n)?.status === "failed") continue
+              if (options.signal?.aborted) throw new Error("the benchmark run was interrupted")
               log(`[bench] ${id}${c.name === "default" ? "" : `/${c.name}`} round ${round}/${rounds}: ${n}`)
               const file = path.join(packageDir, "src", "contenders", id, `${n}.ts`)
-              const m = await runChild({ file, context, warmup, measure }, timeoutMs)
+              const m = await runChild({ file, context, warmup, measure }, timeoutMs, options.signal)
               if (m._tag === "Result") {
                 outcomes.set(n, { status: "ok", description: m.description, kind: m.kind })
                 samples.get(n)!.push({
