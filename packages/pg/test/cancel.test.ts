@@ -171,4 +171,29 @@ describe("cancellation", () => {
       yield* conn.awaitReady
       expect(conn.isBroken).toBe(false)
     })))
+
+  it.live("closing a connection with a statement still running cancels it and frees the backend", () =>
+    withObserver((observer) =>
+      Effect.gen(function*() {
+        const { fiber, pid } = yield* Effect.scoped(Effect.gen(function*() {
+          const conn = yield* connectTest()
+          const fiber = yield* Effect.fork(Effect.either(conn.query("select pg_sleep(30)")))
+          let running = false
+          for (let i = 0; i < 200 && !running; i++) {
+            running = yield* runningSleep(observer, conn.backendPid)
+            if (!running) yield* Effect.sleep("10 millis")
+          }
+          expect(running).toBe(true)
+          return { fiber, pid: conn.backendPid }
+        }))
+        const outcome = yield* Fiber.join(fiber)
+        expect(outcome._tag === "Left" && outcome.left._tag).toBe("PgConnectionError")
+        let present = true
+        for (let i = 0; i < 300 && present; i++) {
+          present = (yield* activity(observer, pid)) !== undefined
+          if (present) yield* Effect.sleep("10 millis")
+        }
+        expect(present).toBe(false)
+      })
+    ))
 })

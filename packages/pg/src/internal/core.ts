@@ -320,21 +320,33 @@ export class Core {
     this.sendCancel(drain)
   }
 
-  private sendCancel(drain: Drain): void {
+  /**
+   * Opens a side socket and sends a CancelRequest. `onClosed(sent)` runs once the server has
+   * closed it (`sent`: the request went out) or it failed. The socket never outlives
+   * `cancelTimeout`, so a server that does not answer cannot leak it.
+   */
+  private fireCancel(onClosed: (sent: boolean) => void): net.Socket {
     const target = this.options.cancelTarget
     const side = target.host.startsWith("/")
       ? net.connect({ path: `${target.host}/.s.PGSQL.${target.port}` })
       : net.connect({ host: target.host, port: target.port })
-    drain.side = side
     let connected = false
+    const packet = cancelRequest(this.backendPid, this.backendSecret)
+    side.setTimeout(this.options.cancelTimeoutMillis, () => side.destroy())
     side.on("connect", () => {
       connected = true
-      side.end(cancelRequest(this.backendPid, this.backendSecret))
+      side.end(packet)
     })
     side.on("error", () => {})
-    side.on("close", () => {
+    side.on("close", () => onClosed(connected))
+    side.resume()
+    return side
+  }
+
+  private sendCancel(drain: Drain): void {
+    drain.side = this.fireCancel((sent) => {
       if (this.drain !== drain) return
-      if (!connected) {
+      if (!sent) {
         this.destroy(
           new PgConnectionError({
             message: "could not open the side connection for a CancelRequest",
@@ -349,7 +361,6 @@ export class Core {
       drain.cancelDone = true
       this.checkDrain()
     })
-    side.resume()
   }
 
   private checkDrain(): void {
@@ -435,10 +446,8 @@ export class Core {
     if (!keepStream) this.stream.destroy()
     const drain = this.drain
     this.drain = undefined
-    if (drain !== undefined) {
-      clearTimeout(drain.timer)
-      drain.side?.destroy()
-    }
+    // a cancel already under way is left to finish: the server should still stop the statement
+    if (drain !== undefined) clearTimeout(drain.timer)
     const active = this.active
     this.active = undefined
     active?.finish(activeFailure ?? reason)
@@ -456,6 +465,8 @@ export class Core {
   terminate(timeoutMillis: number, done: () => void): void {
     const stream = this.stream
     if (this.phase !== "closed") {
+      // a statement still running would otherwise keep the backend busy until it ends
+      if (this.active !== undefined && this.drain === undefined && this.backendPid !== 0) this.fireCancel(() => {})
       const terminate = this.writer.begin(Frontend.Terminate).end().flush()
       this.destroy(
         new PgConnectionError({
