@@ -147,6 +147,19 @@ describe("decoders and formats", () => {
     for (const oid of Object.values(Oid)) expect(textOnly.resultFormat(oid)).toBe(0)
   })
 
+  it("keeps nothing of the receive buffer: bytea and raw values are copies", () => {
+    const buffer = new Uint8Array([9, 1, 2, 3, 9])
+    const view = buffer.subarray(1, 4)
+    const bytea = registry.binaryDecoder(Oid.bytea)(view) as Uint8Array
+    const byteaArray = registry.binaryDecoder(Oid._bytea)(
+      new Uint8Array([0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 7, 8])
+    ) as Array<Uint8Array>
+    buffer.fill(0)
+    expect(bytea).toEqual(new Uint8Array([1, 2, 3]))
+    expect(byteaArray).toEqual([new Uint8Array([7, 8])])
+    expect(byteaArray[0]!.buffer.byteLength).toBe(2)
+  })
+
   it("resolves each decoder once", () => {
     expect(registry.textDecoder(Oid.int4)).toBe(registry.textDecoder(Oid.int4))
     expect(registry.binaryDecoder(Oid._int8)).toBe(registry.binaryDecoder(Oid._int8))

@@ -19,8 +19,6 @@ export interface IntervalFields {
   readonly microseconds?: number
 }
 
-const sign = (n: number): number => (n < 0 ? -1 : 1)
-
 /**
  * A PostgreSQL `interval`, normalized the way the server stores it.
  */
@@ -118,45 +116,47 @@ export const intervalBinary = (b: Uint8Array, at: number): Interval => {
 
 // --- text -------------------------------------------------------------------------------------
 
-const unitMonths: Record<string, number> = {
-  year: 12,
-  years: 12,
-  mon: 1,
-  mons: 1
-}
-
-const clockRe = /^([+-])?(\d+):(\d\d)(?::(\d\d)(?:\.(\d{1,6}))?)?$/
-
-/** Seconds and microseconds of `[+-]H+:MM[:SS[.ffffff]]`, both carrying the clock's sign. */
-const parseClock = (token: string, text: string): readonly [seconds: number, micros: number] => {
-  const m = clockRe.exec(token)
-  if (m === null) return Malformed.throw("interval", text)
-  const s = sign(m[1] === "-" ? -1 : 1)
-  const seconds = Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4] ?? 0)
-  const micros = m[5] === undefined ? 0 : Number(m[5].padEnd(6, "0"))
-  return [s * seconds, s * micros]
-}
-
-/** IntervalStyle `postgres` (the default): `1 year 2 mons -3 days +04:05:06.5`. */
+/**
+ * IntervalStyle `postgres` (the default): `1 year 2 mons -3 days +04:05:06.5`, read in one pass:
+ * signed integers each followed by a unit, then optionally a signed clock.
+ */
 const parsePostgresStyle = (text: string): Interval => {
-  const tokens = text.split(" ")
+  const n = text.length
   let months = 0
   let days = 0
   let seconds = 0
   let micros = 0
-  for (let i = 0; i < tokens.length; i++) {
-    const token = tokens[i]!
-    if (token.includes(":")) {
-      ;[seconds, micros] = parseClock(token, text)
-      continue
+  let i = 0
+  while (i < n) {
+    const negative = text.charCodeAt(i) === 45
+    if (negative || text.charCodeAt(i) === 43) i++
+    const start = i
+    let value = 0
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i) - 48
+      if (c < 0 || c > 9) break
+      value = value * 10 + c
     }
-    const unit = tokens[++i]
-    const n = Number(token)
-    if (unit === undefined || !Number.isInteger(n)) return Malformed.throw("interval", text)
-    const perMonth = unitMonths[unit]
-    if (perMonth !== undefined) months += n * perMonth
-    else if (unit === "day" || unit === "days") days += n
+    if (i === start) return Malformed.throw("interval", text)
+    if (text.charCodeAt(i) === 58) {
+      // the clock H+:MM:SS[.ffffff] closes the value
+      const clock = /^:(\d\d):(\d\d)(?:\.(\d{1,6}))?$/.exec(text.slice(i))
+      if (clock === null) return Malformed.throw("interval", text)
+      const s = negative ? -1 : 1
+      seconds = s * (value * 3600 + Number(clock[1]) * 60 + Number(clock[2]))
+      micros = clock[3] === undefined ? 0 : s * Number(clock[3].padEnd(6, "0"))
+      break
+    }
+    if (text.charCodeAt(i) !== 32) return Malformed.throw("interval", text)
+    let end = text.indexOf(" ", ++i)
+    if (end < 0) end = n
+    const unit = text.slice(i, end)
+    const signed = negative ? -value : value
+    if (unit === "days" || unit === "day") days += signed
+    else if (unit === "mons" || unit === "mon") months += signed
+    else if (unit === "years" || unit === "year") months += signed * 12
     else return Malformed.throw("interval", text)
+    i = end + 1
   }
   return Interval.fromStored(months, days, seconds, micros)
 }
