@@ -18,7 +18,7 @@ import type { CliApp } from "@effect/cli/CliApp"
 import type { FileSystem, Path } from "@effect/platform"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Console, Data, Effect, Option } from "effect"
+import { Console, Data, Duration, Effect, Option } from "effect"
 import * as CliClient from "./internal/cliClient.js"
 import * as Render from "./internal/render.js"
 import type { MigrateError } from "./MigrateError.js"
@@ -68,6 +68,14 @@ const common = {
   ),
   ignoreChecksums: Options.boolean("ignore-checksums").pipe(
     Options.withDescription("run even if applied migrations were edited")
+  ),
+  tableLockTimeout: Options.text("table-lock-timeout").pipe(
+    Options.withDescription("lock_timeout of each migration, e.g. 5 or \"500 millis\" (seconds by default)"),
+    Options.optional
+  ),
+  statementTimeout: Options.text("statement-timeout").pipe(
+    Options.withDescription("statement_timeout of each migration, e.g. 300 or \"10 minutes\""),
+    Options.optional
   )
 }
 
@@ -83,7 +91,16 @@ type Common = {
   readonly noWait: boolean
   readonly allowOutOfOrder: boolean
   readonly ignoreChecksums: boolean
+  readonly tableLockTimeout: Option.Option<string>
+  readonly statementTimeout: Option.Option<string>
 }
+
+// A bare number is seconds; anything else is an Effect duration ("500 millis", "2 minutes").
+const duration = (text: Option.Option<string>): Duration.DurationInput | undefined =>
+  Option.match(text, {
+    onNone: () => undefined,
+    onSome: (t) => (/^\d+(\.\d+)?$/.test(t.trim()) ? Duration.seconds(Number(t)) : (t.trim() as Duration.DurationInput))
+  })
 
 type Env = FileSystem.FileSystem | Path.Path
 
@@ -99,6 +116,8 @@ const migratorOptions = (c: Common, dry: boolean): Migrator.Options<Env> => {
     wait: !c.noWait,
     allowOutOfOrder: c.allowOutOfOrder,
     validateChecksums: !c.ignoreChecksums,
+    tableLockTimeout: duration(c.tableLockTimeout),
+    statementTimeout: duration(c.statementTimeout),
     dryRun: dry,
     onEvent: (e) => {
       if (c.json) return Effect.void

@@ -61,6 +61,14 @@ export interface Options<R = never> {
   readonly validateChecksums?: boolean | undefined
   /** Compute and return the SQL, change nothing (default `false`). */
   readonly dryRun?: boolean | undefined
+  /**
+   * `lock_timeout` for each migration's statements: an `ALTER TABLE` that cannot get its
+   * lock within this time fails (SQLSTATE 55P03) instead of queueing every query on that
+   * table behind it. Default: the server's setting.
+   */
+  readonly tableLockTimeout?: Duration.DurationInput | undefined
+  /** `statement_timeout` for each migration's statements. Default: the server's setting. */
+  readonly statementTimeout?: Duration.DurationInput | undefined
   /** Recorded in `applied_by` (default `user@host` of this process). */
   readonly appliedBy?: string | undefined
   /** Progress; the default logs each event with `Effect.log`. */
@@ -183,6 +191,7 @@ interface Resolved {
   readonly rules: Plan.Rules
   readonly dryRun: boolean
   readonly appliedBy: string
+  readonly settings: ReadonlyArray<string>
   readonly onEvent: (event: Event) => Effect.Effect<void>
 }
 
@@ -237,8 +246,23 @@ const resolve = <R>(options: Options<R>): Effect.Effect<Resolved, ConfigError> =
     if (lockTimeout._tag === "None" || !Duration.isFinite(lockTimeout.value)) {
       return yield* new ConfigError({ option: "lockTimeout", message: "lockTimeout must be a finite duration" })
     }
+    const settings: Array<string> = []
+    for (
+      const [option, setting, value] of [
+        ["tableLockTimeout", "lock_timeout", options.tableLockTimeout],
+        ["statementTimeout", "statement_timeout", options.statementTimeout]
+      ] as const
+    ) {
+      if (value === undefined) continue
+      const d = Duration.decodeUnknown(value)
+      if (d._tag === "None" || !Duration.isFinite(d.value) || Duration.toMillis(d.value) < 1) {
+        return yield* new ConfigError({ option, message: `${option} must be a finite duration of at least 1 ms` })
+      }
+      settings.push(`${setting} = ${Math.round(Duration.toMillis(d.value))}`)
+    }
     return {
       table,
+      settings,
       lockTimeout: lockTimeout.value,
       wait: options.wait ?? true,
       rules: {
@@ -295,7 +319,13 @@ const locked = <A, E, R>(
     Effect.gen(function*() {
       const table = yield* qualifyTable(session, cfg.table)
       const lockKey = Lock.key(table.display)
-      const ctx: Execute.Context = { session, table, appliedBy: cfg.appliedBy, transaction: { open: false } }
+      const ctx: Execute.Context = {
+        session,
+        table,
+        appliedBy: cfg.appliedBy,
+        transaction: { open: false },
+        settings: cfg.settings
+      }
       const waited = yield* Effect.acquireRelease(
         Lock.acquire(session, lockKey, {
           wait: cfg.wait,
@@ -360,7 +390,7 @@ const runPlan = <R>(options: Options<R>, planner: Planner) =>
           const steps = yield* planner(status, migrations, cfg.rules)
           const script = [
             ...(exists ? [] : History.create(cfg.table).map((s) => `${History.render(s)};`)),
-            ...steps.map((step) => Execute.render(cfg.table, cfg.appliedBy, step))
+            ...steps.map((step) => Execute.render(cfg.table, cfg.appliedBy, cfg.settings, step))
           ]
           return {
             dryRun: true,

@@ -1,6 +1,7 @@
 import { MigrationSource, Migrator } from "@berth/migrate"
+import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Schedule } from "effect"
+import { Deferred, Duration, Effect, Fiber, Schedule } from "effect"
 import { exec, freshSchema, options, query, shopFiles, snapshot, SqlLive } from "./helpers.js"
 
 const history = (schema: string) =>
@@ -190,6 +191,44 @@ INSERT INTO ${schema}.orders VALUES (1), (1);`
       expect((yield* history(schema))[2]).toMatchObject({ status: "applied", error: null })
       const fixed = options(schema, shopFiles(schema))
       expect((yield* Migrator.down(fixed)).steps.map((s) => s.version)).toEqual([3])
+    }).pipe(Effect.provide(SqlLive())))
+
+  it.live("tableLockTimeout makes a migration give up on a busy table instead of queueing behind it", () =>
+    Effect.gen(function*() {
+      const schema = freshSchema()
+      yield* exec(`CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.hot (id int)`)
+      const holding = yield* Deferred.make<void>()
+      const done = yield* Deferred.make<void>()
+      // Another session keeps a conflicting lock on the table (a long report, say).
+      const blocker = yield* Effect.fork(Effect.scoped(Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const conn = yield* sql.reserve
+        yield* conn.executeUnprepared(`BEGIN; LOCK TABLE ${schema}.hot IN ACCESS SHARE MODE`, [], undefined)
+        yield* Deferred.succeed(holding, undefined)
+        yield* Deferred.await(done)
+        yield* conn.executeUnprepared("ROLLBACK", [], undefined)
+      })))
+      yield* Deferred.await(holding)
+      const files = {
+        "000001_alter.up.sql": `ALTER TABLE ${schema}.hot ADD COLUMN c int;`,
+        "000002_slow.up.sql": `-- berth:no-transaction
+SELECT pg_sleep(5);`
+      }
+      const opts = options(schema, files, { tableLockTimeout: "200 millis", statementTimeout: "1 second" })
+      const dry = yield* Migrator.up({ ...opts, dryRun: true })
+      expect(dry.sql).toContain("SET LOCAL lock_timeout = 200;")
+      expect(dry.sql).toContain("SET statement_timeout = 1000;")
+      const locked = yield* Effect.flip(Migrator.up(opts))
+      expect(locked).toMatchObject({ _tag: "MigrationFailed", version: 1, error: { code: "55P03" } })
+      yield* Deferred.succeed(done, undefined)
+      yield* Fiber.join(blocker)
+      yield* Migrator.repair(opts)
+      const slow = yield* Effect.flip(Migrator.up(opts))
+      expect(slow).toMatchObject({ _tag: "MigrationFailed", version: 2, error: { code: "57014" } })
+      expect(yield* Effect.flip(Migrator.up({ ...opts, statementTimeout: Duration.infinity }))).toMatchObject({
+        _tag: "ConfigError",
+        option: "statementTimeout"
+      })
     }).pipe(Effect.provide(SqlLive())))
 
   it.live("a failed COMMIT (deferred constraint) is a failed migration, not a defect", () =>

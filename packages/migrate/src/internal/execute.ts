@@ -28,7 +28,12 @@ export interface Context {
   readonly appliedBy: string
   /** Set while a BEGIN is open on the session, so the session's finalizer can roll back. */
   readonly transaction: { open: boolean }
+  /** `name = value` settings applied around each migration (`SET LOCAL` in a transaction). */
+  readonly settings: ReadonlyArray<string>
 }
+
+const setAll = (ctx: Context, local: boolean) =>
+  Effect.forEach(ctx.settings, (s) => ctx.session.exec(`SET ${local ? "LOCAL " : ""}${s}`), { discard: true })
 
 /** Progress of one step. */
 export type StepEvent =
@@ -120,6 +125,7 @@ const runStep = (
       ctx.transaction.open = true
       const exit = yield* Effect.exit(
         Effect.gen(function*() {
+          yield* setAll(ctx, true).pipe(Effect.mapError((error) => failure(step, true, error)))
           if (body._tag === "Sql") {
             yield* ctx.session.exec(body.sql).pipe(Effect.mapError((error) => failure(step, true, error)))
           } else {
@@ -163,11 +169,14 @@ const runStep = (
         : History.setStatus(t, step.migration.version, "running", { error: { direction: "down" } })
     )
     const exit = yield* Effect.exit(
-      body._tag === "Sql"
-        ? runStatements(ctx, body.sql).pipe(Effect.mapError((e) => failure(step, false, e.error, e.statement)))
-        : runEffect(ctx, body, false).pipe(
-          Effect.catchAllCause((cause) => Effect.fail(failure(step, false, Errors.fromCause(cause))))
-        )
+      Effect.zipRight(
+        setAll(ctx, false).pipe(Effect.mapError((error) => failure(step, false, error))),
+        body._tag === "Sql"
+          ? runStatements(ctx, body.sql).pipe(Effect.mapError((e) => failure(step, false, e.error, e.statement)))
+          : runEffect(ctx, body, false).pipe(
+            Effect.catchAllCause((cause) => Effect.fail(failure(step, false, Errors.fromCause(cause))))
+          )
+      )
     )
     if (Exit.isFailure(exit)) {
       const error = Errors.fromCause(exit.cause)
@@ -184,7 +193,12 @@ const runStep = (
   })
 
 /** The SQL a step would send, as a script (dry run). */
-export const render = (table: History.TableName, appliedBy: string, step: Step): string => {
+export const render = (
+  table: History.TableName,
+  appliedBy: string,
+  settings: ReadonlyArray<string>,
+  step: Step
+): string => {
   const body = bodyOf(step)
   const f = {
     version: step.migration.version,
@@ -207,7 +221,14 @@ export const render = (table: History.TableName, appliedBy: string, step: Step):
     const write = step.direction === "up"
       ? History.upsert(table, { ...f, status: "applied", durationMs: null, error: null, note: null })
       : History.remove(table, step.migration.version)
-    return [header, "BEGIN;", terminated(text), `${History.render(write)};`, "COMMIT;"].filter((l) => l !== "").join(
+    return [
+      header,
+      "BEGIN;",
+      ...settings.map((x) => `SET LOCAL ${x};`),
+      terminated(text),
+      `${History.render(write)};`,
+      "COMMIT;"
+    ].filter((l) => l !== "").join(
       "\n"
     )
   }
@@ -218,5 +239,12 @@ export const render = (table: History.TableName, appliedBy: string, step: Step):
   const done = step.direction === "up"
     ? History.setStatus(table, step.migration.version, "applied", { durationMs: null, error: null })
     : History.remove(table, step.migration.version)
-  return [header, `${History.render(mark)};`, ...statements, `${History.render(done)};`].join("\n")
+  return [
+    header,
+    `${History.render(mark)};`,
+    ...settings.map((x) => `SET ${x};`),
+    ...statements,
+    `${History.render(done)};`,
+    ...(settings.length > 0 ? ["RESET ALL;"] : [])
+  ].join("\n")
 }
