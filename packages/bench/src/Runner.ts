@@ -193,7 +193,7 @@ const phases = (w: Workload.Workload, size: Workload.Size, options: Options) => 
 }
 
 type Outcome = {
-  status: "ok" | "unavailable" | "failed"
+  status: "ok" | "unavailable" | "failed" | "skipped"
   reason?: string
   description: string
   kind: Report.Row["kind"]
@@ -253,7 +253,8 @@ export const run = async (options: Options): Promise<Report.Report> => {
           }
           for (let round = 1; round <= rounds; round++) {
             for (const n of names) {
-              if (outcomes.get(n)?.status === "unavailable" || outcomes.get(n)?.status === "failed") continue
+              const previous = outcomes.get(n)?.status
+              if (previous === "unavailable" || previous === "failed" || previous === "skipped") continue
               if (options.signal?.aborted) throw new Error("the benchmark run was interrupted")
               log(`[bench] ${id}${c.name === "default" ? "" : `/${c.name}`} round ${round}/${rounds}: ${n}`)
               const file = path.join(packageDir, "src", "contenders", id, `${n}.ts`)
@@ -269,6 +270,8 @@ export const run = async (options: Options): Promise<Report.Report> => {
                   maxRssKb: m.maxRssKb,
                   counters: m.counters
                 })
+              } else if (m._tag === "Skipped") {
+                outcomes.set(n, { status: "skipped", description: m.description, kind: "unknown" })
               } else {
                 const status = m._tag === "Unavailable" ? "unavailable" : "failed"
                 log(`[bench]   ${n} ${status}: ${m.reason}`)
@@ -282,16 +285,16 @@ export const run = async (options: Options): Promise<Report.Report> => {
             }
           }
           const rows = names
-            .filter((n) => !(c.name !== "default" && outcomes.get(n)?.reason?.startsWith("case ")))
-            .map((n) => {
+            .flatMap((n) => {
               const o = outcomes.get(n) ?? { status: "failed" as const, description: n, kind: "unknown" as const }
-              return Report.summarize({
+              if (o.status === "skipped") return []
+              return [Report.summarize({
                 contender: n,
                 description: o.description,
                 kind: o.kind,
                 status: o.status,
                 ...(o.reason !== undefined ? { reason: o.reason } : {})
-              }, samples.get(n) ?? [])
+              }, samples.get(n) ?? [])]
             })
           tables.push({
             workload: id,

@@ -13,7 +13,7 @@ export interface Spec {
   readonly measure: Phase
 }
 
-/** What a child sends back. */
+/** What a child sends back. `Skipped`: the contender does not run this case (no row at all). */
 export type Message =
   | {
     readonly _tag: "Result"
@@ -26,7 +26,7 @@ export type Message =
     readonly kind: Contender["kind"]
   }
   | {
-    readonly _tag: "Unavailable" | "Failed"
+    readonly _tag: "Unavailable" | "Failed" | "Skipped"
     readonly reason: string
     readonly description: string
     readonly kind?: Contender["kind"]
@@ -66,12 +66,7 @@ const main = async (): Promise<void> => {
     description = contender.description
     kind = contender.kind
     if (contender.cases !== undefined && !contender.cases.includes(spec.context.case)) {
-      return send({
-        _tag: "Unavailable",
-        reason: `case ${spec.context.case} is not supported`,
-        description,
-        kind: contender.kind
-      })
+      return send({ _tag: "Skipped", reason: `case ${spec.context.case} is not supported`, description })
     }
     const reason = await contender.unavailable?.(spec.context)
     if (reason !== undefined) return send({ _tag: "Unavailable", reason, description, kind: contender.kind })
