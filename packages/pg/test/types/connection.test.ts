@@ -106,4 +106,18 @@ describe("PgTypes through PgConnection", () => {
       const ok = yield* conn.query("select 1 as one")
       expect(ok.rows).toEqual([{ one: 1 }])
     }))
+  it.scoped("a value the registry cannot decode fails the statement with a typed error", () =>
+    Effect.gen(function*() {
+      const conn = yield* connect()
+      const exit = yield* Effect.exit(conn.query("select timestamp '294276-01-01 00:00:00' as t"))
+      expect(Exit.isFailure(exit)).toBe(true)
+      if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
+        expect(exit.cause.error._tag).toBe("PgDecodeError")
+        expect(exit.cause.error.message).toMatch(/JavaScript Date/)
+      } else {
+        expect.fail(`expected a typed failure, got ${String(exit)}`)
+      }
+      const ok = yield* conn.query("select 1 as one")
+      expect(ok.rows).toEqual([{ one: 1 }])
+    }))
 })
