@@ -17,7 +17,7 @@ import * as Pool from "@berth/pool/Pool"
 import type * as PoolError from "@berth/pool/PoolError"
 import type { Config, Scope } from "effect"
 import { Context, Duration, Effect, Layer, Option, Schema } from "effect"
-import { DbUnavailableError, type DbError, RowCountError } from "./DbError.js"
+import { type DbError, DbUnavailableError, RowCountError } from "./DbError.js"
 import * as Observe from "./internal/observe.js"
 import * as Session from "./internal/session.js"
 
@@ -108,25 +108,26 @@ export class Db extends Context.Tag("@berth/sql/Db")<Db, Service>() {}
 const hostOf = (config: PgConfig.PgConfig): { readonly host: string; readonly port: number } =>
   config.hosts[0] ?? { host: "localhost", port: 5432 }
 
-const releaseHygiene = (resetOnRelease: boolean, timeout: Duration.Duration) =>
-(conn: PgConnection.PgConnection): Effect.Effect<"reuse" | "destroy"> =>
-  Effect.gen(function*() {
-    // The status of the last ReadyForQuery is stale while an interrupted statement is still
-    // being cancelled and drained, so wait for the connection to settle first.
-    yield* conn.awaitReady
-    if (conn.isBroken) return "destroy" as const
-    if (conn.transactionStatus !== "idle") {
-      const rolledBack = yield* Effect.exit(conn.simpleQuery("ROLLBACK"))
-      if (rolledBack._tag === "Failure" || conn.transactionStatus !== "idle") return "destroy" as const
-    }
-    if (resetOnRelease) {
-      const reset = yield* Effect.exit(conn.simpleQuery("DISCARD ALL"))
-      if (reset._tag === "Failure") return "destroy" as const
-    }
-    return conn.isBroken ? "destroy" as const : "reuse" as const
-  }).pipe(
-    Effect.timeoutTo({ duration: timeout, onTimeout: () => "destroy" as const, onSuccess: (decision) => decision })
-  )
+const releaseHygiene =
+  (resetOnRelease: boolean, timeout: Duration.Duration) =>
+  (conn: PgConnection.PgConnection): Effect.Effect<"reuse" | "destroy"> =>
+    Effect.gen(function*() {
+      // The status of the last ReadyForQuery is stale while an interrupted statement is still
+      // being cancelled and drained, so wait for the connection to settle first.
+      yield* conn.awaitReady
+      if (conn.isBroken) return "destroy" as const
+      if (conn.transactionStatus !== "idle") {
+        const rolledBack = yield* Effect.exit(conn.simpleQuery("ROLLBACK"))
+        if (rolledBack._tag === "Failure" || conn.transactionStatus !== "idle") return "destroy" as const
+      }
+      if (resetOnRelease) {
+        const reset = yield* Effect.exit(conn.simpleQuery("DISCARD ALL"))
+        if (reset._tag === "Failure") return "destroy" as const
+      }
+      return conn.isBroken ? "destroy" as const : "reuse" as const
+    }).pipe(
+      Effect.timeoutTo({ duration: timeout, onTimeout: () => "destroy" as const, onSuccess: (decision) => decision })
+    )
 
 const describe = (config: PgConfig.PgConfig): string => {
   const { host, port } = hostOf(config)
@@ -156,8 +157,7 @@ export const make = (
 ): Effect.Effect<Service, DbUnavailableError | PoolError.PoolConfigError | PgError.PgConfigError, Scope.Scope> =>
   Effect.gen(function*() {
     const config = options.config ?? (yield* PgConfig.parse(options.url ?? ""))
-    const { afterConnect, releaseTimeout, resetOnRelease, spans, types, url: _url, config: _config, ...knobs } =
-      options
+    const { afterConnect, releaseTimeout, resetOnRelease, spans, types, url: _url, config: _config, ...knobs } = options
     const connectOptions: PgConnection.ConnectOptions = types === undefined ? {} : { types }
     const acquire = afterConnect === undefined
       ? PgConnection.connect(config, connectOptions)
@@ -286,7 +286,8 @@ export const query = (
 export const queryOne = (
   sql: string,
   params?: ReadonlyArray<unknown>
-): Effect.Effect<Option.Option<Row>, DbError, Db> => Effect.map(query(sql, params), (rows) => Option.fromNullable(rows[0]))
+): Effect.Effect<Option.Option<Row>, DbError, Db> =>
+  Effect.map(query(sql, params), (rows) => Option.fromNullable(rows[0]))
 
 /**
  * Exactly one row, or a `RowCountError`.

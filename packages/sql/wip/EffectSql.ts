@@ -15,11 +15,11 @@
 import type * as PgConnection from "@berth/pg/PgConnection"
 import * as Pool from "@berth/pool/Pool"
 import * as Reactivity from "@effect/experimental/Reactivity"
+import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlConnection from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
-import * as PgClient from "@effect/sql-pg/PgClient"
 import type { Scope } from "effect"
 import { Chunk, Context, Effect, Layer, Predicate, Redacted, Stream } from "effect"
 import * as Db from "./Db.js"
@@ -115,7 +115,10 @@ const makeConnection = (
       const rowsStream = Stream.mapError(stream(sql, params), toSqlError)
       return transformRows === undefined
         ? rowsStream
-        : Stream.mapChunks(rowsStream, (chunk) => Chunk.unsafeFromArray([...transformRows(Chunk.toReadonlyArray(chunk))]))
+        : Stream.mapChunks(
+          rowsStream,
+          (chunk) => Chunk.unsafeFromArray([...transformRows(Chunk.toReadonlyArray(chunk))])
+        )
     }
   }
 }
@@ -169,9 +172,15 @@ export const make = (
       const pinned = <A, E>(f: (conn: PgConnection.PgConnection) => Effect.Effect<A, E>) =>
         Effect.provideService(db.withConnection(f), Session.CurrentSession, session)
       return makeConnection(
-        (sql, params, queryOptions) => Observe.statement(db.target, sql, pinned((c) => c.query(sql, params, queryOptions))),
+        (sql, params, queryOptions) =>
+          Observe.statement(db.target, sql, pinned((c) => c.query(sql, params, queryOptions))),
         (sql) => Observe.statement(db.target, sql, pinned((c) => c.simpleQuery(sql))),
-        (sql, params) => Stream.provideService(Stream.provideService(Rows.stream(sql, params), Db.Db, db), Session.CurrentSession, session)
+        (sql, params) =>
+          Stream.provideService(
+            Stream.provideService(Rows.stream(sql, params), Db.Db, db),
+            Session.CurrentSession,
+            session
+          )
       )
     })
 
@@ -194,7 +203,9 @@ export const make = (
       )
 
     const listen = (channel: string): Stream.Stream<string, SqlError> =>
-      Stream.die(new Error(`listen(${channel}) is not supported yet: LISTEN/NOTIFY arrives with @berth/pg's notification stream`))
+      Stream.die(
+        new Error(`listen(${channel}) is not supported yet: LISTEN/NOTIFY arrives with @berth/pg's notification stream`)
+      )
 
     const notify = (channel: string, payload: string): Effect.Effect<void, SqlError> =>
       Effect.mapError(Effect.asVoid(db.run("select pg_notify($1, $2)", [channel, payload])), toSqlError)

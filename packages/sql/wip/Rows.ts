@@ -48,7 +48,10 @@ const open = (
         ? current.conn
         : yield* Pool.get(db.pool)
       if (current !== undefined) {
-        yield* Effect.acquireRelease(current.lock.take(Session.allPermits), () => current.lock.release(Session.allPermits))
+        yield* Effect.acquireRelease(
+          current.lock.take(Session.allPermits),
+          () => current.lock.release(Session.allPermits)
+        )
         yield* Session.ensureOpen(current)
       }
       session = Session.make(conn, "transaction", 1)
@@ -77,7 +80,9 @@ const open = (
         Effect.mapError(Option.some),
         Effect.flatMap((result) => {
           if (result.rows.length < fetchSize) done = true
-          return result.rows.length === 0 ? Effect.fail(Option.none()) : Effect.succeed(Chunk.unsafeFromArray(result.rows))
+          return result.rows.length === 0
+            ? Effect.fail(Option.none())
+            : Effect.succeed(Chunk.unsafeFromArray(result.rows))
         })
       )
     })

@@ -17,7 +17,7 @@ import * as Pool from "@berth/pool/Pool"
 import type { Scope } from "effect"
 import { Context, Effect, Exit, FiberRef, Layer, Metric, Predicate, Schedule } from "effect"
 import { Db } from "./Db.js"
-import { CommitOutcomeUnknownError, type DbError, TxClosedError, TxRolledBackError } from "./DbError.js"
+import { CommitOutcomeUnknownError, type DbError, type TxClosedError, TxRolledBackError } from "./DbError.js"
 import * as Observe from "./internal/observe.js"
 import * as Session from "./internal/session.js"
 import * as Retry from "./Retry.js"
@@ -95,7 +95,9 @@ const commit = (session: Session.Session): Effect.Effect<void, TxError> =>
     const result = yield* Effect.exit(conn.simpleQuery("COMMIT"))
     if (Exit.isSuccess(result)) {
       if (lastCommand(result.value) === "ROLLBACK") {
-        return yield* new TxRolledBackError({ message: "COMMIT was answered with ROLLBACK: the transaction had failed" })
+        return yield* new TxRolledBackError({
+          message: "COMMIT was answered with ROLLBACK: the transaction had failed"
+        })
       }
       return
     }
@@ -202,10 +204,14 @@ const retrying = <A, E, R>(
             onFailure: () => Effect.fail(error),
             onSuccess: () =>
               Effect.annotateCurrentSpan(`db.transaction.retry.${attempt}`, code).pipe(
-                Effect.zipRight(Metric.increment(Metric.tagged(Observe.transactionRetries, "db_response_status_code", code))),
-                Effect.zipRight(Effect.logDebug("transaction retried").pipe(
-                  Effect.annotateLogs({ attempt, sqlstate: code })
-                )),
+                Effect.zipRight(
+                  Metric.increment(Metric.tagged(Observe.transactionRetries, "db_response_status_code", code))
+                ),
+                Effect.zipRight(
+                  Effect.logDebug("transaction retried").pipe(
+                    Effect.annotateLogs({ attempt, sqlstate: code })
+                  )
+                ),
                 Effect.zipRight(loop(attempt + 1))
               )
           })
@@ -280,27 +286,29 @@ export const transaction = <A, E, R>(
  * @since 0.1.0
  */
 export const begin = (options: TxOptions.TxOptions = {}): Effect.Effect<Handle, TxError, Db | Scope.Scope> =>
-  Effect.uninterruptibleMask((restore) => Effect.gen(function*() {
-    const opened = yield* restore(open(options))
-    let ended = false
-    const end = (exit: Exit.Exit<unknown, unknown>) =>
-      Effect.suspend(() => {
-        if (ended) return Effect.void
-        ended = true
-        return opened.end(exit)
-      })
-    yield* Effect.addFinalizer((exit) =>
-      end(exit).pipe(
-        Effect.tapErrorCause((cause) => Effect.logError("transaction could not be finished at scope close", cause)),
-        Effect.orDie
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const opened = yield* restore(open(options))
+      let ended = false
+      const end = (exit: Exit.Exit<unknown, unknown>) =>
+        Effect.suspend(() => {
+          if (ended) return Effect.void
+          ended = true
+          return opened.end(exit)
+        })
+      yield* Effect.addFinalizer((exit) =>
+        end(exit).pipe(
+          Effect.tapErrorCause((cause) => Effect.logError("transaction could not be finished at scope close", cause)),
+          Effect.orDie
+        )
       )
-    )
-    yield* Effect.locallyScopedWith(FiberRef.currentContext, Context.add(Session.CurrentSession, opened.session))
-    return {
-      commit: end(Exit.void),
-      rollback: end(Exit.fail("rollback"))
-    } satisfies Handle
-  }))
+      yield* Effect.locallyScopedWith(FiberRef.currentContext, Context.add(Session.CurrentSession, opened.session))
+      return {
+        commit: end(Exit.void),
+        rollback: end(Exit.fail("rollback"))
+      } satisfies Handle
+    })
+  )
 
 /**
  * A layer that runs everything it is provided to inside one transaction that is always

@@ -63,7 +63,9 @@ export const use = <A, E, R>(
   f: (conn: PgConnection.PgConnection) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | TxClosedError, R> =>
   session.lock.withPermits(1)(
-    Effect.suspend(() => session.open ? f(session.conn) : Effect.fail(new TxClosedError({ message: closedMessage(session) })))
+    Effect.suspend(() =>
+      session.open ? f(session.conn) : Effect.fail(new TxClosedError({ message: closedMessage(session) }))
+    )
   )
 
 /** Ends a session: no statement starts after this, and the ones in flight have finished. */

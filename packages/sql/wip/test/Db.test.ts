@@ -6,7 +6,9 @@ import { DbTest, eventually, url } from "./util.js"
 describe("Db", () => {
   it.live("building the layer fails fast with DbUnavailableError when the database is unreachable", () =>
     Effect.gen(function*() {
-      const exit = yield* Layer.launch(Db.layer({ url: "postgres://nobody:secret-pw@127.0.0.1:1/none?connect_timeout=2" })).pipe(
+      const exit = yield* Layer.launch(
+        Db.layer({ url: "postgres://nobody:secret-pw@127.0.0.1:1/none?connect_timeout=2" })
+      ).pipe(
         Effect.timeout("20 seconds"),
         Effect.exit
       )
@@ -33,7 +35,10 @@ describe("Db", () => {
       const none = yield* Effect.flip(Db.querySingle("select name from items where id > $1", [0]))
       expect(none._tag).toBe("RowCountError")
       const Item = Schema.Struct({ id: Schema.Number, name: Schema.String })
-      expect(yield* Db.querySchema(Item, "select id, name from items order by id limit 1")).toEqual([{ id: 1, name: "a" }])
+      expect(yield* Db.querySchema(Item, "select id, name from items order by id limit 1")).toEqual([{
+        id: 1,
+        name: "a"
+      }])
       const bad = yield* Effect.flip(Db.querySchema(Schema.Struct({ id: Schema.String }), "select id from items"))
       expect(bad._tag).toBe("ParseError")
       const stats = yield* Db.stats
@@ -54,7 +59,10 @@ describe("Db", () => {
       // Leave a transaction open on a leased connection, holding a row lock.
       yield* Db.withConnection((conn) => conn.simpleQuery("begin; insert into t values (1)"))
       const rows = yield* Db.withConnection((conn) =>
-        Effect.map(conn.query("select count(*)::int as n from t"), (r) => ({ n: r.rows[0]?.n, status: conn.transactionStatus }))
+        Effect.map(
+          conn.query("select count(*)::int as n from t"),
+          (r) => ({ n: r.rows[0]?.n, status: conn.transactionStatus })
+        )
       )
       expect(rows).toEqual({ n: 0, status: "idle" })
     }).pipe(Effect.provide(DbTest({ maxOpen: 1 }))))
@@ -70,7 +78,9 @@ describe("Db", () => {
     Effect.gen(function*() {
       const fiber = yield* Effect.fork(Db.query("select pg_sleep(30)"))
       const running = yield* eventually(Effect.map(
-        Db.query("select count(*)::int as n from pg_stat_activity where query = 'select pg_sleep(30)' and state = 'active'"),
+        Db.query(
+          "select count(*)::int as n from pg_stat_activity where query = 'select pg_sleep(30)' and state = 'active'"
+        ),
         (rows) => rows[0]?.n === 1
       ))
       expect(running).toBe(true)
@@ -78,7 +88,9 @@ describe("Db", () => {
       yield* Fiber.interrupt(fiber)
       expect(Date.now() - started).toBeLessThan(Duration.toMillis("20 seconds"))
       const gone = yield* eventually(Effect.map(
-        Db.query("select count(*)::int as n from pg_stat_activity where query = 'select pg_sleep(30)' and state = 'active'"),
+        Db.query(
+          "select count(*)::int as n from pg_stat_activity where query = 'select pg_sleep(30)' and state = 'active'"
+        ),
         (rows) => rows[0]?.n === 0
       ))
       expect(gone).toBe(true)

@@ -1,13 +1,13 @@
 import { Db, EffectSql } from "@berth/sql"
 import { NodeContext } from "@effect/platform-node"
-import { describe, expect, it } from "@effect/vitest"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as PgMigrator from "@effect/sql-pg/PgMigrator"
 import * as Migrator from "@effect/sql/Migrator"
 import * as Model from "@effect/sql/Model"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlResolver from "@effect/sql/SqlResolver"
 import * as SqlSchema from "@effect/sql/SqlSchema"
-import * as PgClient from "@effect/sql-pg/PgClient"
-import * as PgMigrator from "@effect/sql-pg/PgMigrator"
+import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Exit, Layer, Option, Schema, Stream } from "effect"
 import { DbTest } from "./util.js"
 
@@ -26,7 +26,9 @@ describe("EffectSql: @effect/sql code runs unchanged on Berth", () => {
       yield* sql`create table people(id serial primary key, name text not null, age int not null, meta jsonb)`
       yield* sql`insert into ${sql("people")} ${sql.insert([{ name: "ann", age: 30 }, { name: "bob", age: 40 }])}`
       const pg = yield* PgClient.PgClient
-      yield* sql`update people set ${sql.update({ age: 31 })}, meta = ${pg.json({ tags: ["a", "b"] })} where name = ${"ann"}`
+      yield* sql`update people set ${sql.update({ age: 31 })}, meta = ${
+        pg.json({ tags: ["a", "b"] })
+      } where name = ${"ann"}`
       const rows = yield* sql<{ name: string; age: number; meta: unknown }>`
         select name, age, meta from people where name in ${sql.in(["ann", "bob"])} order by name`
       expect(rows).toEqual([{ name: "ann", age: 31, meta: { tags: ["a", "b"] } }, { name: "bob", age: 40, meta: null }])
@@ -65,9 +67,17 @@ describe("EffectSql: @effect/sql code runs unchanged on Berth", () => {
       })
       expect(Option.map(yield* byName("bob"), (p) => p.age)).toEqual(Option.some(40))
       expect(yield* byName("zed")).toEqual(Option.none())
-      const all = SqlSchema.findAll({ Request: Schema.Void, Result: Row, execute: () => sql`select * from people order by id` })
+      const all = SqlSchema.findAll({
+        Request: Schema.Void,
+        Result: Row,
+        execute: () => sql`select * from people order by id`
+      })
       expect((yield* all(undefined)).map((p) => p.name)).toEqual(["ann", "bob"])
-      const single = SqlSchema.single({ Request: Schema.Number, Result: Row, execute: (id) => sql`select * from people where id = ${id}` })
+      const single = SqlSchema.single({
+        Request: Schema.Number,
+        Result: Row,
+        execute: (id) => sql`select * from people where id = ${id}`
+      })
       expect((yield* single(1)).name).toBe("ann")
       expect(Exit.isFailure(yield* Effect.exit(single(99)))).toBe(true)
     }).pipe(Effect.provide(SqlTest())))
@@ -88,7 +98,12 @@ describe("EffectSql: @effect/sql code runs unchanged on Berth", () => {
         }
       })
       const found = yield* Effect.forEach([1, 2, 3, 4], (id) => resolver.execute(id), { batching: true })
-      expect(found.map(Option.map((p) => p.name))).toEqual([Option.some("p1"), Option.some("p2"), Option.some("p3"), Option.none()])
+      expect(found.map(Option.map((p) => p.name))).toEqual([
+        Option.some("p1"),
+        Option.some("p2"),
+        Option.some("p3"),
+        Option.none()
+      ])
       expect(statements).toBe(1)
     }).pipe(Effect.provide(SqlTest())))
 
@@ -110,7 +125,9 @@ describe("EffectSql: @effect/sql code runs unchanged on Berth", () => {
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       yield* sql`create table t(x int primary key)`
-      const failed = yield* Effect.exit(sql.withTransaction(Effect.zipRight(sql`insert into t values (1)`, Effect.fail("no" as const))))
+      const failed = yield* Effect.exit(
+        sql.withTransaction(Effect.zipRight(sql`insert into t values (1)`, Effect.fail("no" as const)))
+      )
       expect(failed).toEqual(Exit.fail("no"))
       yield* sql.withTransaction(sql.withTransaction(sql`insert into t values (2)`))
       expect(yield* sql`select x from t`).toEqual([{ x: 2 }])

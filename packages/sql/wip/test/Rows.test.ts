@@ -4,7 +4,9 @@ import { Chunk, Effect, Stream } from "effect"
 import { DbTest, otherSessions } from "./util.js"
 
 const openCursors = Effect.map(
-  Db.query("select count(*)::int as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%' and pid <> pg_backend_pid()"),
+  Db.query(
+    "select count(*)::int as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%' and pid <> pg_backend_pid()"
+  ),
   (rows) => Number(rows[0]?.n)
 )
 
@@ -44,7 +46,9 @@ describe("Rows", () => {
 
   it.live("an error mid-stream fails the stream", () =>
     Effect.gen(function*() {
-      const error = yield* Rows.stream("select 10 / (1000 - g) as x from generate_series(1, 2000) g", [], { fetchSize: 100 }).pipe(
+      const error = yield* Rows.stream("select 10 / (1000 - g) as x from generate_series(1, 2000) g", [], {
+        fetchSize: 100
+      }).pipe(
         Stream.runDrain,
         Effect.flip
       )

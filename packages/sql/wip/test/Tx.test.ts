@@ -17,7 +17,9 @@ describe("Tx", () => {
       ))
       expect(failed).toEqual(Exit.fail("boom"))
       expect(yield* count("t")).toBe(1)
-      const died = yield* Effect.exit(Tx.transaction(Effect.zipRight(Db.execute("insert into t values (3)"), Effect.die("bug"))))
+      const died = yield* Effect.exit(
+        Tx.transaction(Effect.zipRight(Db.execute("insert into t values (3)"), Effect.die("bug")))
+      )
       expect(Exit.isFailure(died)).toBe(true)
       const inserted = yield* Deferred.make<void>()
       const fiber = yield* Effect.fork(Tx.transaction(Effect.gen(function*() {
@@ -39,7 +41,9 @@ describe("Tx", () => {
       expect(level[0]?.transaction_isolation).toBe("serializable")
       const readOnly = yield* Effect.flip(Tx.transaction(Db.execute("create table nope(x int)"), { readOnly: true }))
       expect((readOnly as { code?: string }).code).toBe("25006")
-      const timedOut = yield* Effect.flip(Tx.transaction(Db.query("select pg_sleep(5)"), { statementTimeout: "100 millis" }))
+      const timedOut = yield* Effect.flip(
+        Tx.transaction(Db.query("select pg_sleep(5)"), { statementTimeout: "100 millis" })
+      )
       expect((timedOut as { code?: string }).code).toBe("57014")
       const after = yield* Db.query("show statement_timeout")
       expect(after[0]?.statement_timeout).toBe("0")
@@ -157,7 +161,9 @@ describe("Tx", () => {
           Effect.gen(function*() {
             attempts[name]++
             const onCall = yield* Db.query("select count(*)::int as n from doctors where on_call")
-            if (Number(onCall[0]?.n) >= 2) yield* Db.execute("update doctors set on_call = false where name = $1", [name])
+            if (Number(onCall[0]?.n) >= 2) {
+              yield* Db.execute("update doctors set on_call = false where name = $1", [name])
+            }
             if (attempts[name] === 1) {
               if (++writes === 2) yield* Deferred.succeed(bothWrote, undefined)
               yield* Deferred.await(bothWrote)
@@ -182,17 +188,19 @@ describe("Tx", () => {
       yield* Db.execute("create table t(x int)")
       const p = yield* proxy
       let attempts = 0
-      const error = yield* Effect.flip(Effect.gen(function*() {
-        const db = yield* Db.Db
-        return yield* Tx.transaction(
-          Effect.gen(function*() {
-            attempts++
-            yield* db.run("insert into t values (1)")
-            p.cutAfter("COMMIT")
-          }),
-          { retry: Schedule.recurs(5), retryWhile: () => true }
-        )
-      }).pipe(Effect.provide(Db.layer({ url: p.url, maxOpen: 1 }))))
+      const error = yield* Effect.flip(
+        Effect.gen(function*() {
+          const db = yield* Db.Db
+          return yield* Tx.transaction(
+            Effect.gen(function*() {
+              attempts++
+              yield* db.run("insert into t values (1)")
+              p.cutAfter("COMMIT")
+            }),
+            { retry: Schedule.recurs(5), retryWhile: () => true }
+          )
+        }).pipe(Effect.provide(Db.layer({ url: p.url, maxOpen: 1 })))
+      )
       expect(error._tag).toBe("CommitOutcomeUnknownError")
       expect(attempts).toBe(1)
       // The server did receive the COMMIT: here the outcome is in fact "committed".
@@ -219,7 +227,10 @@ describe("Tx", () => {
             yield* Db.execute("update accounts set balance = balance + $1 where id = $2", [amount, to])
             return true
           }),
-          { isolation: "serializable", retry: Retry.exponential({ base: "2 millis", cap: "50 millis", maxRetries: 50 }) }
+          {
+            isolation: "serializable",
+            retry: Retry.exponential({ base: "2 millis", cap: "50 millis", maxRetries: 50 })
+          }
         )
       })
       yield* Effect.forEach(Array.from({ length: 64 }, (_, i) => i), (i) =>
@@ -248,14 +259,21 @@ describe("Tx", () => {
       return { applied, failed, interrupted }
     })
 
-  it.live("bank transfers: 64 fibers, serializable with retries, total balance unchanged", () =>
-    bank(0).pipe(Effect.provide(DbTest({ maxOpen: 10 }))), 120_000)
+  it.live(
+    "bank transfers: 64 fibers, serializable with retries, total balance unchanged",
+    () => bank(0).pipe(Effect.provide(DbTest({ maxOpen: 10 }))),
+    120_000
+  )
 
-  it.live("bank transfers with 10% of fibers interrupted at random moments: same invariants", () =>
-    Effect.gen(function*() {
-      const result = yield* bank(10)
-      expect(result.interrupted + result.applied).toBeGreaterThan(0)
-    }).pipe(Effect.provide(DbTest({ maxOpen: 10 }))), 120_000)
+  it.live(
+    "bank transfers with 10% of fibers interrupted at random moments: same invariants",
+    () =>
+      Effect.gen(function*() {
+        const result = yield* bank(10)
+        expect(result.interrupted + result.applied).toBeGreaterThan(0)
+      }).pipe(Effect.provide(DbTest({ maxOpen: 10 }))),
+    120_000
+  )
 
   it.live("layerRollback: everything inside is rolled back when the layer is released", () =>
     Effect.gen(function*() {
@@ -270,5 +288,4 @@ describe("Tx", () => {
       )
       expect(yield* count("t")).toBe(0)
     }).pipe(Effect.provide(DbTest())))
-
 })

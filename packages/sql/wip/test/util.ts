@@ -1,6 +1,6 @@
-import * as net from "node:net"
 import { Db } from "@berth/sql"
 import { Effect, Layer } from "effect"
+import * as net from "node:net"
 
 /** The test file's own database (the harness sets DATABASE_URL per file). */
 export const url = (): string => {

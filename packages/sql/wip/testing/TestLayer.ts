@@ -64,8 +64,7 @@ export const sql = (options: EffectSql.Options = {}) => EffectSql.layer(options)
  *
  * @since 0.1.0
  */
-export const rollback = (options: EffectSql.Options = {}) =>
-  Tx.layerRollback().pipe(Layer.provideMerge(sql(options)))
+export const rollback = (options: EffectSql.Options = {}) => Tx.layerRollback().pipe(Layer.provideMerge(sql(options)))
 
 /**
  * Everything provided runs on one pinned connection.

@@ -1,0 +1,391 @@
+/**
+ * `Db`: the service applications use — a pool of `@berth/pg` connections with every knob of
+ * `@berth/pool`, release hygiene (a connection returned inside a transaction is rolled back or
+ * destroyed, never handed on), an optional `DISCARD ALL` on release, and a startup ping so a
+ * wrong URL fails the layer, not the first request.
+ *
+ * Statements run on the current session when there is one (a transaction, a savepoint or a
+ * pinned Conn: see `Tx` and `Conn`), otherwise on a connection leased for that statement.
+ *
+ * @since 0.1.0
+ */
+import * as PgConfig from "@berth/pg/PgConfig"
+import * as PgConnection from "@berth/pg/PgConnection"
+import type * as PgError from "@berth/pg/PgError"
+import type * as PgTypes from "@berth/pg/PgTypes"
+import * as Pool from "@berth/pool/Pool"
+import type * as PoolError from "@berth/pool/PoolError"
+import type { Config, ConfigError, Scope } from "effect"
+import { Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import { type DbError, DbUnavailableError, RowCountError } from "./DbError.js"
+import * as Observe from "./internal/observe.js"
+import * as Session from "./internal/session.js"
+
+/**
+ * A row as an object keyed by column name.
+ *
+ * @since 0.1.0
+ */
+export type Row = Record<string, unknown>
+
+/**
+ * The knobs of the underlying `@berth/pool` pool that a `Db` exposes unchanged.
+ *
+ * @since 0.1.0
+ */
+export type PoolKnobs = Partial<
+  Omit<
+    Pool.Options<PgConnection.PgConnection, PgError.PgError, never>,
+    "acquire" | "validate" | "isUsable" | "onRelease" | "onCreate" | "onAcquire"
+  >
+>
+
+/**
+ * How to build a `Db`.
+ *
+ * @since 0.1.0
+ */
+export interface DbOptions extends PoolKnobs {
+  /** A libpq connection string (URL or `key=value`). Ignored when `config` is given. */
+  readonly url?: string | undefined
+  /** An already parsed configuration (for instance from `PgConfig.config()`). */
+  readonly config?: PgConfig.PgConfig | undefined
+  /** Type codecs of every connection (default: `PgTypes.defaultRegistry`). */
+  readonly types?: PgTypes.TypeRegistry | undefined
+  /** Runs on every new connection before first use: `SET search_path`, prepared setup, ... */
+  readonly afterConnect?: ((conn: PgConnection.PgConnection) => Effect.Effect<void, PgError.PgError>) | undefined
+  /** `DISCARD ALL` when a connection is returned, so no session state leaks (default: false). */
+  readonly resetOnRelease?: boolean | undefined
+  /** Bound on the release hygiene (`ROLLBACK`, `DISCARD ALL`); past it the connection is destroyed (default: 5 s). */
+  readonly releaseTimeout?: Duration.DurationInput | undefined
+  /** A span per statement, after the OpenTelemetry database conventions (default: true). */
+  readonly spans?: boolean | undefined
+}
+
+/**
+ * The `Db` service.
+ *
+ * @since 0.1.0
+ */
+export interface Service {
+  readonly pool: Pool.Pool<PgConnection.PgConnection, PgError.PgError>
+  readonly config: PgConfig.PgConfig
+  /** @internal */
+  readonly target: Observe.Target
+  /**
+   * Runs `f` with the current session's connection, or with a connection leased for the
+   * duration of `f`.
+   */
+  readonly withConnection: <A, E, R>(
+    f: (conn: PgConnection.PgConnection) => Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | DbError, R>
+  /** Runs one statement, observed (span, duration histogram, error counter). */
+  readonly run: (
+    sql: string,
+    params?: ReadonlyArray<unknown>,
+    options?: PgConnection.QueryOptions
+  ) => Effect.Effect<PgConnection.QueryResult, DbError>
+}
+
+/**
+ * The `Db` service tag.
+ *
+ * @example
+ * ```ts
+ * import { Db } from "@berth/sql"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const db = yield* Db.Db
+ *   return yield* db.run("select 1 as one")
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class Db extends Context.Tag("@berth/sql/Db")<Db, Service>() {}
+
+const hostOf = (config: PgConfig.PgConfig): { readonly host: string; readonly port: number } =>
+  config.hosts[0] ?? { host: "localhost", port: 5432 }
+
+// Read through a function: the status changes under our feet, so no narrowing across awaits.
+const statusOf = (conn: PgConnection.PgConnection): string => conn.transactionStatus
+
+const releaseHygiene =
+  (resetOnRelease: boolean, timeout: Duration.Duration) =>
+  (conn: PgConnection.PgConnection): Effect.Effect<"reuse" | "destroy"> =>
+    Effect.gen(function*() {
+      // The status of the last ReadyForQuery is stale while an interrupted statement is still
+      // being cancelled and drained, so wait for the connection to settle first.
+      yield* conn.awaitReady
+      if (conn.isBroken) return "destroy" as const
+      if (conn.transactionStatus !== "idle") {
+        const rolledBack = yield* Effect.exit(conn.simpleQuery("ROLLBACK"))
+        if (rolledBack._tag === "Failure" || statusOf(conn) !== "idle") return "destroy" as const
+      }
+      if (resetOnRelease) {
+        const reset = yield* Effect.exit(conn.simpleQuery("DISCARD ALL"))
+        if (reset._tag === "Failure") return "destroy" as const
+      }
+      return conn.isBroken ? "destroy" as const : "reuse" as const
+    }).pipe(
+      Effect.timeoutTo({ duration: timeout, onTimeout: () => "destroy" as const, onSuccess: (decision) => decision })
+    )
+
+const describe = (config: PgConfig.PgConfig): string => {
+  const { host, port } = hostOf(config)
+  return `${config.user}@${host}:${port}/${config.database}`
+}
+
+/**
+ * Makes a `Db` in the current scope: builds the pool, then pings the database and fails
+ * with `DbUnavailableError` when it cannot be reached. Closing the scope closes the pool.
+ *
+ * @example
+ * ```ts
+ * import { Db } from "@berth/sql"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const db = yield* Db.make({ url: "postgres://postgres@127.0.0.1:5432/postgres", maxOpen: 10 })
+ *   const result = yield* db.run("select now() as now")
+ *   console.log(result.rows)
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = (
+  options: DbOptions
+): Effect.Effect<Service, DbUnavailableError | PoolError.PoolConfigError | PgError.PgConfigError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const config = options.config ?? (yield* PgConfig.parse(options.url ?? ""))
+    const { afterConnect, releaseTimeout, resetOnRelease, spans, types, url: _url, config: _config, ...knobs } = options
+    const connectOptions: PgConnection.ConnectOptions = types === undefined ? {} : { types }
+    const acquire = afterConnect === undefined
+      ? PgConnection.connect(config, connectOptions)
+      : Effect.tap(PgConnection.connect(config, connectOptions), afterConnect)
+    const hygiene = releaseHygiene(resetOnRelease ?? false, Duration.decode(releaseTimeout ?? "5 seconds"))
+    const pool = yield* Pool.make<PgConnection.PgConnection, PgError.PgError, never>({
+      maxOpen: 10,
+      validateAfterIdle: "1 second",
+      ...knobs,
+      acquire,
+      isUsable: (conn) => !conn.isBroken,
+      validate: (conn) =>
+        conn.simpleQuery("").pipe(
+          Effect.as(true),
+          Effect.orElseSucceed(() => false)
+        ),
+      onRelease: (conn) => hygiene(conn)
+    })
+    const { host, port } = hostOf(config)
+    const target: Observe.Target = {
+      pool: knobs.name ?? "default",
+      database: config.database,
+      host,
+      port,
+      spans: spans ?? true
+    }
+    const withConnection = <A, E, R>(
+      f: (conn: PgConnection.PgConnection) => Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E | DbError, R> =>
+      Effect.flatMap(Session.CurrentSession, (session): Effect.Effect<A, E | DbError, R> =>
+        session === undefined
+          ? Effect.scoped(Effect.flatMap(Pool.get(pool), f))
+          : Session.use(session, f))
+    const run = (
+      sql: string,
+      params: ReadonlyArray<unknown> = [],
+      queryOptions?: PgConnection.QueryOptions
+    ): Effect.Effect<PgConnection.QueryResult, DbError> =>
+      Observe.statement(target, sql, withConnection((conn) => conn.query(sql, params, queryOptions)))
+
+    // "sql.Open doesn't connect": a Db that was built has answered a query.
+    yield* Effect.scoped(Effect.flatMap(Pool.get(pool), (conn) => conn.query("select 1"))).pipe(
+      Effect.mapError((cause) =>
+        new DbUnavailableError({
+          message: `PostgreSQL at ${describe(config)} is unreachable: ${
+            cause instanceof Error || (typeof cause === "object" && cause !== null && "message" in cause)
+              ? String((cause as { message: unknown }).message)
+              : String(cause)
+          }`,
+          cause
+        })
+      )
+    )
+    return { pool, config, target, withConnection, run } satisfies Service
+  })
+
+/**
+ * A layer providing `Db`, from options.
+ *
+ * @example
+ * ```ts
+ * import { Db } from "@berth/sql"
+ *
+ * const DbLive = Db.layer({ url: "postgres://postgres@127.0.0.1:5432/postgres", maxOpen: 20, maxIdleTime: "5 minutes" })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer = (
+  options: DbOptions
+): Layer.Layer<Db, DbUnavailableError | PoolError.PoolConfigError | PgError.PgConfigError> =>
+  Layer.scoped(Db, make(options))
+
+/**
+ * A layer providing `Db`, with the connection read through Effect `Config` (by default
+ * `DATABASE_URL`, else the libpq `PG*` variables; the password is `Redacted`).
+ *
+ * @example
+ * ```ts
+ * import { Db } from "@berth/sql"
+ *
+ * // DATABASE_URL=postgres://app@db.internal/app, or PGHOST/PGUSER/PGPASSWORD/...
+ * const DbLive = Db.layerConfig({ maxOpen: 20 })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layerConfig = (
+  options: Omit<DbOptions, "url" | "config"> = {},
+  config: Config.Config<PgConfig.PgConfig> = PgConfig.config()
+): Layer.Layer<
+  Db,
+  DbUnavailableError | PoolError.PoolConfigError | PgError.PgConfigError | ConfigError.ConfigError
+> => Layer.scoped(Db, Effect.flatMap(config, (config) => make({ ...options, config })))
+
+/**
+ * All rows of a statement, as objects.
+ *
+ * @example
+ * ```ts
+ * import { Db } from "@berth/sql"
+ *
+ * const users = Db.query("select id, name from users where active = $1", [true])
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const query = (
+  sql: string,
+  params?: ReadonlyArray<unknown>
+): Effect.Effect<ReadonlyArray<Row>, DbError, Db> =>
+  Effect.flatMap(Db, (db) => Effect.map(db.run(sql, params), (result) => result.rows))
+
+/**
+ * The first row, if any.
+ *
+ * @example
+ * ```ts
+ * import { Db } from "@berth/sql"
+ *
+ * const user = Db.queryOne("select * from users where id = $1", [42]) // Option<Row>
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const queryOne = (
+  sql: string,
+  params?: ReadonlyArray<unknown>
+): Effect.Effect<Option.Option<Row>, DbError, Db> =>
+  Effect.map(query(sql, params), (rows) => Option.fromNullable(rows[0]))
+
+/**
+ * Exactly one row, or a `RowCountError`.
+ *
+ * @example
+ * ```ts
+ * import { Db } from "@berth/sql"
+ *
+ * const count = Db.querySingle("select count(*) as n from users")
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const querySingle = (
+  sql: string,
+  params?: ReadonlyArray<unknown>
+): Effect.Effect<Row, DbError | RowCountError, Db> =>
+  Effect.flatMap(query(sql, params), (rows) =>
+    rows.length === 1 && rows[0] !== undefined
+      ? Effect.succeed(rows[0])
+      : Effect.fail(
+        new RowCountError({
+          message: `expected exactly one row, got ${rows.length}`,
+          expected: 1,
+          actual: rows.length
+        })
+      ))
+
+/**
+ * Runs a statement for its effect and returns the affected row count (rows are not kept).
+ *
+ * @example
+ * ```ts
+ * import { Db } from "@berth/sql"
+ *
+ * const archived = Db.execute("update orders set archived = true where placed_at < $1", [new Date(2020, 0, 1)])
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const execute = (
+  sql: string,
+  params?: ReadonlyArray<unknown>
+): Effect.Effect<number, DbError, Db> =>
+  Effect.flatMap(Db, (db) => Effect.map(db.run(sql, params), (result) => result.rowCount ?? 0))
+
+/**
+ * All rows, decoded with a `Schema` (a decoding failure is a `ParseError`).
+ *
+ * @example
+ * ```ts
+ * import { Db } from "@berth/sql"
+ * import { Schema } from "effect"
+ *
+ * const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
+ * const users = Db.querySchema(User, "select id, name from users")
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const querySchema = <A, I, R>(
+  schema: Schema.Schema<A, I, R>,
+  sql: string,
+  params?: ReadonlyArray<unknown>
+) => Effect.flatMap(query(sql, params), Schema.decodeUnknown(Schema.Array(schema)))
+
+/**
+ * Runs `f` with a raw `@berth/pg` connection: the current session's, or one leased for the
+ * duration of `f` and returned (with release hygiene) afterwards.
+ *
+ * @example
+ * ```ts
+ * import { Db } from "@berth/sql"
+ *
+ * const pid = Db.withConnection((conn) => conn.query("select pg_backend_pid() as pid"))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const withConnection = <A, E, R>(
+  f: (conn: PgConnection.PgConnection) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | DbError, R | Db> => Effect.flatMap(Db, (db) => db.withConnection(f))
+
+/**
+ * The pool's statistics (open, in use, idle, waiting, wait count and duration, closes by
+ * cause, ...).
+ *
+ * @example
+ * ```ts
+ * import { Db } from "@berth/sql"
+ * import { Effect } from "effect"
+ *
+ * const logStats = Effect.flatMap(Db.stats, (stats) => Effect.log(stats))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const stats: Effect.Effect<Pool.Stats, never, Db> = Effect.flatMap(Db, (db) => Pool.stats(db.pool))

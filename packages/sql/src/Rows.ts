@@ -1,0 +1,116 @@
+/**
+ * Rows as a `Stream`: fetched in chunks of `fetchSize` through a server-side cursor, so
+ * memory stays constant however large the result, and the producer waits for the consumer.
+ * The stream holds its connection only while it is consumed; ending it early (`take`,
+ * interruption, a downstream failure) closes the cursor and returns the connection clean.
+ * An error mid-stream fails the stream — it cannot be ignored the way `rows.Err()` is.
+ *
+ * Inside a transaction the cursor lives in it (and sees its snapshot); outside one the
+ * stream runs its own transaction on a connection it leases for the stream's lifetime.
+ *
+ * @since 0.1.0
+ */
+import * as Pool from "@berth/pool/Pool"
+import type { Scope } from "effect"
+import { Chunk, Effect, Option, Stream } from "effect"
+import { Db, type Row } from "./Db.js"
+import type { DbError } from "./DbError.js"
+import * as Observe from "./internal/observe.js"
+import * as Session from "./internal/session.js"
+
+/**
+ * Options of {@link stream}.
+ *
+ * @since 0.1.0
+ */
+export interface StreamOptions {
+  /** Rows per round trip (default: 1000). */
+  readonly fetchSize?: number | undefined
+}
+
+let cursorId = 0
+
+const open = (
+  sql: string,
+  params: ReadonlyArray<unknown>,
+  fetchSize: number
+): Effect.Effect<Effect.Effect<Chunk.Chunk<Row>, Option.Option<DbError>>, DbError, Db | Scope.Scope> =>
+  Effect.gen(function*() {
+    const db = yield* Db
+    const current = yield* Session.CurrentSession
+    let session: Session.Session
+    if (current !== undefined && Session.inTransaction(current)) {
+      session = current
+    } else {
+      // A cursor needs a transaction: open one the stream owns, on the pinned connection or
+      // on one leased for the stream.
+      const conn = current !== undefined
+        ? current.conn
+        : yield* Pool.get(db.pool)
+      if (current !== undefined) {
+        yield* Effect.acquireRelease(
+          current.lock.take(Session.allPermits),
+          () => current.lock.release(Session.allPermits)
+        )
+        yield* Session.ensureOpen(current)
+      }
+      session = Session.make(conn, "transaction", 1)
+      yield* Effect.acquireRelease(conn.simpleQuery("BEGIN"), (_, exit) =>
+        Effect.gen(function*() {
+          yield* Session.close(session)
+          yield* conn.awaitReady
+          if (conn.isBroken || conn.transactionStatus === "idle") return
+          yield* Effect.ignore(conn.simpleQuery(exit._tag === "Success" ? "COMMIT" : "ROLLBACK"))
+        }))
+    }
+    const name = `berth_cursor_${++cursorId}`
+    yield* Effect.acquireRelease(
+      Observe.statement(
+        db.target,
+        sql,
+        Session.use(session, (conn) => conn.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, params))
+      ),
+      () => Effect.ignore(Session.use(session, (conn) => conn.simpleQuery(`CLOSE ${name}`)))
+    )
+    let done = false
+    const fetch = `FETCH FORWARD ${fetchSize} FROM ${name}`
+    return Effect.suspend(() => {
+      if (done) return Effect.fail(Option.none())
+      return Session.use(session, (conn) => conn.query(fetch)).pipe(
+        Effect.mapError(Option.some),
+        Effect.flatMap((result) => {
+          if (result.rows.length < fetchSize) done = true
+          return result.rows.length === 0
+            ? Effect.fail(Option.none())
+            : Effect.succeed(Chunk.unsafeFromArray(result.rows))
+        })
+      )
+    })
+  })
+
+/**
+ * Streams the rows of a query in chunks of `fetchSize`.
+ *
+ * @example
+ * ```ts
+ * import { Db, Rows } from "@berth/sql"
+ * import { Effect, Stream } from "effect"
+ *
+ * const total = Rows.stream("select amount from payments where day = $1", ["2026-01-01"], { fetchSize: 5000 }).pipe(
+ *   Stream.runFold(0, (sum, row) => sum + Number(row.amount))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const stream = (
+  sql: string,
+  params: ReadonlyArray<unknown> = [],
+  options: StreamOptions = {}
+): Stream.Stream<Row, DbError, Db> => {
+  const fetchSize = options.fetchSize ?? 1000
+  if (!Number.isInteger(fetchSize) || fetchSize < 1) {
+    return Stream.die(new RangeError(`fetchSize must be a positive integer, got ${fetchSize}`))
+  }
+  return Stream.unwrapScoped(Effect.map(open(sql, params, fetchSize), Stream.repeatEffectChunkOption))
+}
