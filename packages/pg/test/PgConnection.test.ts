@@ -1,9 +1,11 @@
-import type * as PgConnection from "@berth/pg/PgConnection"
+import * as PgConnection from "@berth/pg/PgConnection"
 import * as PgError from "@berth/pg/PgError"
 import * as PgTypes from "@berth/pg/PgTypes"
+import * as TestDatabase from "@berth/testing/TestDatabase"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Tracer } from "effect"
-import { connectTest, withObserver } from "./helpers.js"
+import * as Proxy from "./fixtures/proxy.js"
+import { connectTest, testConfig, withObserver } from "./helpers.js"
 
 const failure = <A>(effect: Effect.Effect<A, PgError.PgError>) =>
   Effect.map(Effect.exit(effect), (exit) => {
@@ -378,4 +380,36 @@ describe("PgConnection queries", () => {
       expect(e2._tag).toBe("PgDecodeError")
       expect((yield* custom.query("select 1 as one")).rows).toEqual([{ one: 1 }])
     }))
+
+  it.live(
+    "framing survives server data split at every possible boundary (fragmenting proxy)",
+    () =>
+      Effect.gen(function*() {
+        const db = TestDatabase.current()
+        const proxy = yield* Effect.promise(() => Proxy.start({ host: db.host, port: db.port }, { fragment: 7 }))
+        yield* Effect.scoped(Effect.gen(function*() {
+          const notices: Array<string> = []
+          const conn = yield* PgConnection.connect(testConfig({ host: "127.0.0.1", port: proxy.port }), {
+            onNotice: (n) => notices.push(n.message)
+          })
+          for (let i = 0; i < 20; i++) {
+            const n = 1 + i * 11
+            const r = yield* conn.query(
+              "select g, repeat('é', g % 50) as s, case when g % 3 = 0 then null else g::text end as t from generate_series(1, $1::int) g",
+              [n]
+            )
+            expect(r.rows.length).toBe(n)
+            expect(r.rows[n - 1]).toEqual({ g: n, s: "é".repeat(n % 50), t: n % 3 === 0 ? null : String(n) })
+            const e = yield* Effect.flip(conn.query("select 1/0"))
+            expect(e._tag === "PgServerError" && e.code).toBe("22012")
+          }
+          yield* conn.simpleQuery("do $$ begin raise notice 'fragmented'; end $$; select 1")
+          expect(notices).toEqual(["fragmented"])
+          const big = yield* conn.query("select repeat('x', 100000) as big")
+          expect((big.rows[0]!.big as string).length).toBe(100000)
+        }))
+        yield* Effect.promise(() => proxy.close())
+      }),
+    120_000
+  )
 })
