@@ -75,7 +75,9 @@ export interface Table {
 export interface Header {
   readonly date: string
   readonly command: string
-  readonly server: { readonly version: string; readonly source: string }
+  readonly server: { readonly version: string; readonly source: string; readonly settings: string }
+  /** The git commit of the checkout (`-dirty` if it had uncommitted changes). */
+  readonly commit: string
   readonly machine: {
     readonly cores: number
     readonly cpuModel: string
@@ -273,7 +275,8 @@ export const markdown = (report: Report): string => {
     `## Berth benchmarks — ${h.date}`,
     "",
     `- command: \`${h.command}\``,
-    `- server: PostgreSQL ${h.server.version} (${h.server.source})`,
+    `- commit: ${h.commit}`,
+    `- server: PostgreSQL ${h.server.version} (${h.server.source}; ${h.server.settings})`,
     `- machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGb.toFixed(0)} GB, ${m.os}, Node ${m.node}, ` +
     `load average at start ${m.loadAverage.map((l) => l.toFixed(2)).join(" ")}`,
     `- rounds: ${h.rounds} measured round(s) per contender, alternating, each in a fresh process after an ` +

@@ -7,7 +7,7 @@
  */
 import * as TestDatabase from "@berth/testing/TestDatabase"
 import * as TestServer from "@berth/testing/TestServer"
-import { fork } from "node:child_process"
+import { execFileSync, fork } from "node:child_process"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -73,6 +73,18 @@ export const contenders = (workload: WorkloadId): ReadonlyArray<string> =>
     .map((f) => f.slice(0, -3))
     .sort()
 
+/** The checkout's commit, with `-dirty` when the work tree has changes (or "unknown"). */
+const gitCommit = (): string => {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: repoDir, stdio: "pipe" }).toString()
+      .trim()
+    const dirty = execFileSync("git", ["status", "--porcelain"], { cwd: repoDir, stdio: "pipe" }).toString().trim()
+    return dirty === "" ? head : `${head}-dirty`
+  } catch {
+    return "unknown"
+  }
+}
+
 const childEntry = path.join(packageDir, "src", "internal", "child.ts")
 
 const runChild = (spec: Spec, timeoutMs: number, signal: AbortSignal | undefined): Promise<Message> =>
@@ -110,6 +122,7 @@ const runChild = (spec: Spec, timeoutMs: number, signal: AbortSignal | undefined
 interface Prepared {
   readonly context: Omit<Context, "workload" | "case" | "params">
   readonly version: string
+  readonly settings: string
   readonly scramAuth: string
   readonly cleanup: () => Promise<void>
 }
@@ -139,7 +152,7 @@ const prepare = async (
     )
   }
   try {
-    const version = await withClient(db.url, async (client) => {
+    const { settings, version } = await withClient(db.url, async (client) => {
       await client.query("set password_encryption = 'scram-sha-256'")
       await client.query(`create role ${role} login password '${password}'`)
       for (const id of options.workloads) {
@@ -147,7 +160,14 @@ const prepare = async (
         await w.prepare(client, (options.quick ? w.quick : w.full).params)
       }
       const v = await client.query<{ v: string }>("select current_setting('server_version') as v")
-      return v.rows[0]?.v ?? "unknown"
+      const s = await client.query<{ name: string; setting: string }>(
+        `select name, current_setting(name) as setting from pg_settings where name = any($1) order by name`,
+        [["fsync", "synchronous_commit", "shared_buffers", "max_connections", "password_encryption"]]
+      )
+      return {
+        version: v.rows[0]?.v ?? "unknown",
+        settings: s.rows.map((r) => `${r.name}=${r.setting}`).join(", ")
+      }
     })
     const scramUrl = new URL(db.url)
     scramUrl.username = role
@@ -161,6 +181,7 @@ const prepare = async (
     )
     return {
       version,
+      settings,
       scramAuth,
       cleanup,
       context: {
@@ -313,7 +334,8 @@ export const run = async (options: Options): Promise<Report.Report> => {
         header: {
           date: new Date().toISOString(),
           command: options.command ?? `bench ${options.workloads.join(",")}`,
-          server: { version: prepared.version, source: server.source },
+          server: { version: prepared.version, source: server.source, settings: prepared.settings },
+          commit: gitCommit(),
           machine: {
             cores: os.cpus().length,
             cpuModel: os.cpus()[0]?.model.trim() ?? "unknown",
