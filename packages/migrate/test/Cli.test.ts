@@ -210,5 +210,5 @@ describe("berth-migrate as a process", () => {
       expect(up.stdout).toMatch(/↑ 000001_proc \d+ ms/)
       const [row] = yield* query<{ status: string }>("SELECT status FROM proc.history")
       expect(row?.status).toBe("applied")
-    }).pipe(Effect.provide(SqlLive())))
+    }).pipe(Effect.provide(SqlLive())), 180_000)
 })

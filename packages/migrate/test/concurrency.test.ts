@@ -20,7 +20,7 @@ describe("concurrent runners", () => {
       const migrations = Array.from({ length: 6 }, (_, i) => ({
         version: i + 1,
         name: `step_${i + 1}`,
-        up: `SELECT pg_sleep(0.05); INSERT INTO ${schema}.log VALUES (${i + 1}, pg_backend_pid());
+        up: `SELECT pg_sleep(0.2); INSERT INTO ${schema}.log VALUES (${i + 1}, pg_backend_pid());
 CREATE TABLE ${schema}.t${i + 1} (id int);`
       }))
       const source = MigrationSource.make(migrations)
