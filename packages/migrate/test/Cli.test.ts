@@ -198,17 +198,21 @@ describe("berth-migrate as a process", () => {
     })
 
   // Two spawns only: each one starts Node and transpiles the sources (seconds on a busy machine).
-  it.live("reads DATABASE_URL, exits 3 from status with pending migrations, applies with up", () =>
-    Effect.gen(function*() {
-      const dir = tempDir()
-      fs.writeFileSync(path.join(dir, "000001_proc.up.sql"), "CREATE TABLE proc_t (id int);")
-      const env = { DATABASE_URL: process.env["DATABASE_URL"]! }
-      const before = yield* spawn(["status", "--dir", dir, "--table", "proc.history"], env)
-      expect(before.code).toBe(3)
-      const up = yield* spawn(["up", "--dir", dir, "--table", "proc.history"], env)
-      expect(up.code).toBe(0)
-      expect(up.stdout).toMatch(/↑ 000001_proc \d+ ms/)
-      const [row] = yield* query<{ status: string }>("SELECT status FROM proc.history")
-      expect(row?.status).toBe("applied")
-    }).pipe(Effect.provide(SqlLive())), 180_000)
+  it.live(
+    "reads DATABASE_URL, exits 3 from status with pending migrations, applies with up",
+    () =>
+      Effect.gen(function*() {
+        const dir = tempDir()
+        fs.writeFileSync(path.join(dir, "000001_proc.up.sql"), "CREATE TABLE proc_t (id int);")
+        const env = { DATABASE_URL: process.env["DATABASE_URL"]! }
+        const before = yield* spawn(["status", "--dir", dir, "--table", "proc.history"], env)
+        expect(before.code).toBe(3)
+        const up = yield* spawn(["up", "--dir", dir, "--table", "proc.history"], env)
+        expect(up.code).toBe(0)
+        expect(up.stdout).toMatch(/↑ 000001_proc \d+ ms/)
+        const [row] = yield* query<{ status: string }>("SELECT status FROM proc.history")
+        expect(row?.status).toBe("applied")
+      }).pipe(Effect.provide(SqlLive())),
+    180_000
+  )
 })
