@@ -55,6 +55,31 @@ describe.skipIf(reason !== undefined)("authentication and TLS against a server t
       expect(String(e)).not.toContain("wrong-secret-xyz")
     }))
 
+  it.effect("SCRAM passwords go through SASLprep exactly like the server's", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [string, string, string]> = [
+        // [role, password stored, password typed]: the typed one needs preparation
+        ["sasl_decomposed", "p\u00E1ss", "pa\u0301ss"], // NFKC composes it
+        ["sasl_ligature", "file", "\uFB01le"], // compatibility mapping
+        ["sasl_nbsp", "a b", "a\u00A0b"], // non-ASCII space maps to space
+        ["sasl_soft_hyphen", "abc", "ab\u00ADc"], // mapped to nothing
+        ["sasl_tab", "tab\there", "tab\there"], // prohibited: both sides use the raw bytes
+        ["sasl_private", "\uE000\uFB01", "\uE000\uFB01"], // prohibited: raw, not NFKC-normalized
+        ["sasl_plain", "plain ascii ~!", "plain ascii ~!"]
+      ]
+      for (const [role, stored] of cases) {
+        server.psql(
+          `set password_encryption = 'scram-sha-256'; create role ${role} login in role sasl_group password '${stored}'`
+        )
+      }
+      for (const [role, , typed] of cases) {
+        const r = yield* connectAndAsk(cfg({ user: role, password: typed }))
+        expect(r.user).toBe(role)
+      }
+      const wrong = yield* failure(connectAndAsk(cfg({ user: "sasl_tab", password: "tab here" })))
+      expect(wrong._tag === "PgServerError" && wrong.code).toBe("28P01")
+    }))
+
   it.effect("a password from an Effect is evaluated at every connect (rotating credentials)", () =>
     Effect.gen(function*() {
       let calls = 0

@@ -55,8 +55,7 @@ export const finish = (state: ScramState, serverFirst: string, password: string)
   }
   const salt = Buffer.from(saltB64, "base64")
   return new Promise((resolve, reject) => {
-    // SASLprep approximated by NFKC normalization (what the server does for ASCII-safe input)
-    crypto.pbkdf2(password.normalize("NFKC"), salt, iterations, 32, "sha256", (err, salted) => {
+    crypto.pbkdf2(saslprep(password), salt, iterations, 32, "sha256", (err, salted) => {
       if (err) return reject(err)
       const clientKey = hmac(salted, "Client Key")
       const storedKey = sha256(clientKey)
@@ -75,6 +74,24 @@ export const finish = (state: ScramState, serverFirst: string, password: string)
       })
     })
   })
+}
+
+const nothing = /[\u00AD\u034F\u1806\u180B-\u180D\u200B-\u200D\u2060\uFE00-\uFE0F\uFEFF]/gu
+const nonAsciiSpace = /[\u00A0\u1680\u2000-\u200B\u202F\u205F\u3000]/gu
+// RFC 4013 prohibited output (C.2-C.9), without the unassigned-code-point and bidi tables
+const prohibited =
+  /[\u0000-\u001F\u007F-\u009F\u0340\u0341\u06DD\u070F\u180E\u200C-\u200F\u2028-\u202E\u2060-\u2063\u206A-\u206F\u2FF0-\u2FFB\uD800-\uDFFF\uE000-\uF8FF\uFDD0-\uFDEF\uFEFF\uFFF9-\uFFFF]|[\u{1D173}-\u{1D17A}\u{E0001}\u{E0020}-\u{E007F}\u{F0000}-\u{10FFFF}]/u
+
+/**
+ * SASLprep (RFC 4013) as PostgreSQL applies it to SCRAM passwords: map, NFKC-normalize, and if
+ * the result contains prohibited characters use the password unchanged (the server does the
+ * same when it stores the verifier, so both sides agree).
+ */
+export const saslprep = (password: string): string => {
+  if (/^[\x20-\x7E]*$/.test(password)) return password
+  const mapped = password.replace(nothing, "").replace(nonAsciiSpace, " ").normalize("NFKC")
+  if (mapped === "" || prohibited.test(mapped)) return password
+  return mapped
 }
 
 /** Verifies the server-final message; returns an error message or undefined. */
