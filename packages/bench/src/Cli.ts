@@ -24,6 +24,7 @@ export interface Args {
   readonly json: string | undefined
   readonly markdown: string | undefined
   readonly installPeers: boolean
+  readonly list: boolean
 }
 
 /**
@@ -41,6 +42,7 @@ export const usage = `usage: npm run bench -- <A|B|C|D|E|F|all|A,C,...> [options
   --json file          also write the report as JSON
   --markdown file      also write the report as Markdown
   --no-install         do not install the Effect 4 peers if they are missing
+  --list               list the workloads and their contenders, run nothing
 
 The server is DATABASE_URL, or an embedded PostgreSQL started for the run.`
 
@@ -60,6 +62,7 @@ export const parse = (argv: ReadonlyArray<string>): Args => {
   let workloads: ReadonlyArray<WorkloadId> | undefined
   let quick = false
   let installPeers = true
+  let list = false
   let rounds: number | undefined
   let durationMs: number | undefined
   let contenders: ReadonlyArray<string> | undefined
@@ -85,6 +88,9 @@ export const parse = (argv: ReadonlyArray<string>): Args => {
       case "--no-install":
         installPeers = false
         break
+      case "--list":
+        list = true
+        break
       case "--rounds":
         rounds = Math.round(positive(value()))
         break
@@ -109,8 +115,9 @@ export const parse = (argv: ReadonlyArray<string>): Args => {
         workloads = Workload.parse(arg)
     }
   }
+  if (workloads === undefined && list) workloads = Workload.parse("all")
   if (workloads === undefined) throw new Error("no workload given")
-  return { workloads, quick, rounds, durationMs, contenders, baseline, json, markdown, installPeers }
+  return { workloads, quick, rounds, durationMs, contenders, baseline, json, markdown, installPeers, list }
 }
 
 /**
@@ -132,6 +139,13 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   } catch (error) {
     console.error(`${error instanceof Error ? error.message : String(error)}\n\n${usage}`)
     return 2
+  }
+  if (args.list) {
+    for (const id of args.workloads) {
+      const w = Workload.all[id]
+      console.log(`${w.title}\n  baseline: ${w.baseline}\n  contenders: ${Runner.contenders(id).join(", ")}`)
+    }
+    return 0
   }
   // Ctrl-C stops the run but still drops the scratch database and stops an embedded server;
   // a second Ctrl-C exits at once.

@@ -92,8 +92,10 @@ const runChild = (spec: Spec, timeoutMs: number, signal: AbortSignal | undefined
     const child = fork(childEntry, [JSON.stringify(spec)], {
       cwd: packageDir,
       execArgv: ["--conditions=source", "--import", "tsx"],
-      stdio: ["ignore", "inherit", "pipe", "ipc"]
+      // The report goes to stdout: whatever a contender prints goes to stderr instead.
+      stdio: ["ignore", "pipe", "pipe", "ipc"]
     })
+    child.stdout?.on("data", (d: Buffer) => process.stderr.write(d))
     let message: Message | undefined
     const stderr: Array<string> = []
     child.stderr?.on("data", (d: Buffer) => {

@@ -79,9 +79,11 @@ describe("Cli.parse", () => {
         baseline: "raw",
         json: undefined,
         markdown: undefined,
-        installPeers: true
+        installPeers: true,
+        list: false
       })
     expect(Cli.parse(["all", "--no-install"]).workloads).toEqual(["A", "B", "C", "D", "E", "F"])
+    expect(Cli.parse(["--list"])).toMatchObject({ list: true, workloads: ["A", "B", "C", "D", "E", "F"] })
   })
 
   it("rejects bad input with a message", () => {
