@@ -412,4 +412,13 @@ describe("PgConnection queries", () => {
       }),
     120_000
   )
+
+  it.scoped("changing client_encoding away from UTF8 closes the connection with a typed error", () =>
+    Effect.gen(function*() {
+      const conn = yield* connectTest()
+      const e = yield* failure(conn.query("set client_encoding = 'LATIN1'"))
+      expect(e._tag).toBe("PgConnectionError")
+      expect(e.message).toContain("client_encoding")
+      expect(conn.isBroken).toBe(true)
+    }))
 })

@@ -200,7 +200,19 @@ export class Core {
         return
       case Backend.ParameterStatus: {
         const [name, next] = readCString(buf, start, end)
-        this.parameters.set(name, readCString(buf, next, end)[0])
+        const value = readCString(buf, next, end)[0]
+        this.parameters.set(name, value)
+        if (name === "client_encoding" && value.toUpperCase() !== "UTF8") {
+          // every string is decoded as UTF-8: a session in another encoding would corrupt data
+          this.destroy(
+            new PgConnectionError({
+              message: `client_encoding was changed to ${value}; only UTF8 is supported, the connection is closed`,
+              phase: "query",
+              host: this.options.hostLabel,
+              cause: undefined
+            })
+          )
+        }
         return
       }
       case Backend.NotificationResponse: {
