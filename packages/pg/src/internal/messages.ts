@@ -31,10 +31,11 @@ export const Backend = {
   RowDescription: 0x54 // T
 } as const
 
-const knownTypes = new Set<number>(Object.values(Backend))
+const knownTypes = new Uint8Array(256)
+for (const type of Object.values(Backend)) knownTypes[type] = 1
 
 /** Whether `type` is a backend message type at all (garbage detection before the length). */
-export const isBackendType = (type: number): boolean => knownTypes.has(type)
+export const isBackendType = (type: number): boolean => knownTypes[type] === 1
 
 /** Thrown by decoders when a frame's content is inconsistent with its length. */
 export class MalformedMessage extends Error {}
