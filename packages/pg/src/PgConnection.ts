@@ -347,6 +347,9 @@ class Connection implements PgConnection {
 
   get awaitReady(): Effect.Effect<void> {
     const core = this.core
+    // Fast path: nothing in flight (the common case when a pool checks a returned
+    // connection); no timer, no fiber.
+    if (!core.busy || core.phase === "closed") return Effect.void
     const bound = Duration.toMillis(DEFAULT_CANCEL_TIMEOUT) + core.options.cancelTimeoutMillis
     return Effect.async<void>((resume) => {
       const cancel = core.whenReady(() => resume(Effect.void))
