@@ -204,7 +204,10 @@ export interface Definition {
   readonly name: string
   readonly up: string | Migration.Body | Effect.Effect<unknown, unknown, SqlClient.SqlClient>
   readonly down?: string | Migration.Body | Effect.Effect<unknown, unknown, SqlClient.SqlClient> | undefined
-  /** Run outside a transaction (default: `true`, inside one). Applies to string/Effect bodies. */
+  /**
+   * `false`: run outside a transaction. Default: inside one, unless SQL text starts with
+   * `-- berth:no-transaction`. Applies to string and Effect bodies, not to `Migration.Body`.
+   */
   readonly transactional?: boolean | undefined
   /** For Effect bodies, a checksum to detect edits (for example a hash of their source). */
   readonly checksum?: string | undefined
@@ -258,13 +261,20 @@ export const make = (definitions: ReadonlyArray<Definition>): MigrationSource =>
         continue
       }
       seen.add(d.version)
-      const transactional = d.transactional ?? true
-      const up = toBody(d.up, transactional)
+      // SQL text follows the file rules: `-- berth:no-transaction` at the top, no BEGIN/COMMIT
+      // in a transactional body. An explicit `transactional` wins over the directive.
+      const transactionalOf = (body: Definition["up"] | undefined, direction: string): boolean => {
+        if (typeof body !== "string") return d.transactional ?? true
+        if (d.transactional === false) return false
+        const byDirective = Parse.directive(`${file} (${direction})`, body, problems)
+        return d.transactional ?? byDirective
+      }
+      const up = toBody(d.up, transactionalOf(d.up, "up"))
       migrations.push({
         version: d.version,
         name: d.name,
         up,
-        down: d.down === undefined ? undefined : toBody(d.down, transactional),
+        down: d.down === undefined ? undefined : toBody(d.down, transactionalOf(d.down, "down")),
         checksum: up._tag === "Sql" ? Migration.checksum(up.sql) : d.checksum,
         origin: file
       })

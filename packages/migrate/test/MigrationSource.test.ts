@@ -111,6 +111,24 @@ describe("fromFiles and make", () => {
       ])
     }))
 
+  it.effect("make applies the file rules to SQL text: directives and transaction control", () =>
+    Effect.gen(function*() {
+      const [index] = yield* MigrationSource.make([
+        { version: 1, name: "index", up: "-- berth:no-transaction\ncreate index concurrently i on t (c)" }
+      ])
+      expect(index?.up.transactional).toBe(false)
+      const error = yield* Effect.flip(MigrationSource.make([
+        { version: 1, name: "wrapped", up: "begin; create table t (id int); commit;" },
+        { version: 2, name: "typo", up: "-- berth:notransaction\nselect 1" },
+        { version: 3, name: "explicit", up: "begin; select 1; commit;", transactional: false }
+      ]))
+      expect(error.problems.map((p) => p.kind)).toEqual([
+        "transaction-control",
+        "transaction-control",
+        "unknown-directive"
+      ])
+    }))
+
   it.effect("versions beyond 2^53 are refused rather than rounded", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(MigrationSource.fromFiles({ "99999999999999999_big.up.sql": "select 1" }))

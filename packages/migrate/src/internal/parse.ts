@@ -38,7 +38,11 @@ const parseVersion = (digits: string, file: string, problems: Array<LoadProblem>
   return version
 }
 
-const directive = (file: string, text: string, problems: Array<LoadProblem>): boolean => {
+/**
+ * Reads the `-- berth:` directives of a SQL text and checks it for transaction control
+ * statements; returns whether it runs in a transaction.
+ */
+export const directive = (file: string, text: string, problems: Array<LoadProblem>): boolean => {
   let transactional = true
   for (const d of SqlText.directives(text)) {
     if (d.name === "no-transaction") transactional = false
