@@ -70,6 +70,8 @@ export interface DbOptions extends PoolKnobs {
 export interface Service {
   readonly pool: Pool.Pool<PgConnection.PgConnection, PgError.PgError>
   readonly config: PgConfig.PgConfig
+  /** The options every pooled connection is opened with (for dedicated connections). */
+  readonly connectOptions: PgConnection.ConnectOptions
   /** @internal */
   readonly target: Observe.Target
   /**
@@ -214,7 +216,7 @@ export const make = (
         })
       )
     )
-    return { pool, config, target, withConnection, run } satisfies Service
+    return { pool, config, connectOptions, target, withConnection, run } satisfies Service
   })
 
 /**

@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import type * as PgConnection from "@berth/pg/PgConnection"
+import * as PgConnection from "@berth/pg/PgConnection"
 import * as Pool from "@berth/pool/Pool"
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as PgClient from "@effect/sql-pg/PgClient"
@@ -21,7 +21,7 @@ import type * as SqlConnection from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
 import type { Scope } from "effect"
-import { Chunk, Context, Effect, Layer, Predicate, Redacted, Stream } from "effect"
+import { Chunk, Context, Effect, Layer, Predicate, Queue, Redacted, Schedule, Stream } from "effect"
 import * as Db from "./Db.js"
 import type { DbError } from "./DbError.js"
 import * as Observe from "./internal/observe.js"
@@ -202,9 +202,34 @@ export const make = (
         db
       )
 
+    // LISTEN holds a session for as long as the stream runs, so it gets a dedicated
+    // connection outside the pool (as in @effect/sql-pg): a pooled one would be pinned
+    // indefinitely and its notifications would leak to the next user.
     const listen = (channel: string): Stream.Stream<string, SqlError> =>
-      Stream.die(
-        new Error(`listen(${channel}) is not supported yet: LISTEN/NOTIFY arrives with @berth/pg's notification stream`)
+      Stream.unwrapScoped(
+        Effect.gen(function*() {
+          const queue = yield* Effect.acquireRelease(Queue.unbounded<string>(), Queue.shutdown)
+          const conn = yield* PgConnection.connect(db.config, {
+            ...db.connectOptions,
+            onNotification: (notification) => {
+              if (notification.channel === channel) Queue.unsafeOffer(queue, notification.payload)
+            }
+          })
+          yield* conn.query(`LISTEN ${quoteIdentifier(channel)}`)
+          // Notifications only arrive while the connection lives: a lost connection must end
+          // the stream with an error, not leave it silently waiting.
+          const watchdog = Stream.fromEffect(
+            Effect.repeat(
+              Effect.suspend(() =>
+                conn.isBroken
+                  ? Effect.fail(new SqlError({ message: `the LISTEN connection for ${channel} was lost` }))
+                  : Effect.void
+              ),
+              Schedule.spaced("500 millis")
+            )
+          ).pipe(Stream.drain)
+          return Stream.merge(Stream.fromQueue(queue), watchdog, { haltStrategy: "either" })
+        }).pipe(Effect.mapError(toSqlError))
       )
 
     const notify = (channel: string, payload: string): Effect.Effect<void, SqlError> =>
@@ -232,6 +257,8 @@ export const make = (
     })
     return pgClient
   })
+
+const quoteIdentifier = (name: string): string => `"${name.replace(/"/g, "\"\"")}"`
 
 class UserError {
   constructor(readonly props: { readonly error: unknown }) {}

@@ -8,7 +8,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlResolver from "@effect/sql/SqlResolver"
 import * as SqlSchema from "@effect/sql/SqlSchema"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Exit, Layer, Option, Schema, Stream } from "effect"
+import { Chunk, Effect, Exit, Fiber, Layer, Option, Schema, Stream } from "effect"
 import { DbTest } from "./util.js"
 
 const SqlTest = (options: EffectSql.Options = {}) => EffectSql.layer(options).pipe(Layer.provideMerge(DbTest()))
@@ -177,10 +177,30 @@ describe("EffectSql: @effect/sql code runs unchanged on Berth", () => {
       expect(yield* sql`select name from people`).toEqual([{ name: "ann" }])
     }).pipe(Effect.provide(Layer.merge(SqlTest(), NodeContext.layer))))
 
-  it.live("notify through the PgClient-compatible service", () =>
+  it.live("listen and notify through the PgClient-compatible service", () =>
     Effect.gen(function*() {
       const pg = yield* PgClient.PgClient
-      yield* pg.notify("berth_test", "hello")
+      const received = yield* pg.listen("berth \"test\"").pipe(Stream.take(3), Stream.runCollect, Effect.fork)
+      // LISTEN must be in place before the first NOTIFY: notify until the listener has all three.
+      yield* Effect.sleep("300 millis")
+      yield* pg.notify("berth \"test\"", "one")
+      yield* pg.notify("other", "ignored")
+      yield* pg.notify("berth \"test\"", "two")
+      yield* pg.notify("berth \"test\"", "three")
+      const payloads = yield* Fiber.join(received).pipe(Effect.timeout("10 seconds"))
+      expect(Chunk.toReadonlyArray(payloads)).toEqual(["one", "two", "three"])
       expect(pg.config.database).toBeTypeOf("string")
+    }).pipe(Effect.provide(SqlTest())))
+
+  it.live("a listen stream fails when its connection is lost", () =>
+    Effect.gen(function*() {
+      const pg = yield* PgClient.PgClient
+      const sql = yield* SqlClient.SqlClient
+      const fiber = yield* pg.listen("doomed").pipe(Stream.runDrain, Effect.fork)
+      yield* Effect.sleep("300 millis")
+      yield* sql`select pg_terminate_backend(pid) from pg_stat_activity where query = 'LISTEN "doomed"'`
+      const exit = yield* Fiber.await(fiber).pipe(Effect.timeout("10 seconds"))
+      expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error.message : "no typed failure")
+        .toContain("was lost")
     }).pipe(Effect.provide(SqlTest())))
 })
