@@ -1,0 +1,94 @@
+import { Db, Metrics, Retry, Tx } from "@berth/sql"
+import { describe, expect, it } from "@effect/vitest"
+import type { Context, Exit } from "effect"
+import { Effect, Layer, Option, Tracer } from "effect"
+import { createTable, DbTest } from "./util.js"
+
+let ids = 0
+
+class RecordedSpan implements Tracer.Span {
+  readonly _tag = "Span"
+  readonly spanId = `span${++ids}`
+  readonly traceId = "trace"
+  readonly sampled = true
+  status: Tracer.SpanStatus
+  readonly attributes = new Map<string, unknown>()
+  readonly links: Array<Tracer.SpanLink>
+  constructor(
+    readonly name: string,
+    readonly parent: Option.Option<Tracer.AnySpan>,
+    readonly context: Context.Context<never>,
+    links: ReadonlyArray<Tracer.SpanLink>,
+    startTime: bigint,
+    readonly kind: Tracer.SpanKind
+  ) {
+    this.links = [...links]
+    this.status = { _tag: "Started", startTime }
+  }
+  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
+    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
+  }
+  attribute(key: string, value: unknown): void {
+    this.attributes.set(key, value)
+  }
+  event(): void {}
+  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
+    this.links.push(...links)
+  }
+}
+
+const recordingTracer = () => {
+  const spans: Array<RecordedSpan> = []
+  const tracer = Tracer.make({
+    span: (name, parent, context, links, startTime, kind) => {
+      const span = new RecordedSpan(name, parent, context, links, startTime, kind)
+      spans.push(span)
+      return span
+    },
+    context: (f) => f()
+  })
+  return { spans, layer: Layer.setTracer(tracer) }
+}
+
+describe("Observability", () => {
+  it.live("a span per statement with the OpenTelemetry database attributes", () => {
+    const recorder = recordingTracer()
+    return Effect.gen(function*() {
+      yield* Db.query("select $1::int as v", [1])
+      yield* Effect.ignore(Db.query("select 1/0"))
+      const select = recorder.spans.find((s) =>
+        s.name === "SELECT" && s.attributes.get("db.query.text") === "select $1::int as v"
+      )
+      expect(select).toBeDefined()
+      expect(select?.attributes.get("db.system.name")).toBe("postgresql")
+      expect(select?.attributes.get("db.operation.name")).toBe("SELECT")
+      expect(typeof select?.attributes.get("db.namespace")).toBe("string")
+      expect(typeof select?.attributes.get("server.port")).toBe("number")
+      const failed = recorder.spans.find((s) => s.attributes.get("db.query.text") === "select 1/0")
+      expect(failed?.attributes.get("db.response.status_code")).toBe("22012")
+    }).pipe(Effect.provide(DbTest()), Effect.provide(recorder.layer))
+  })
+
+  it.live("durations, errors by SQLSTATE, transactions and retries are metrics in the Prometheus exposition", () =>
+    Effect.gen(function*() {
+      yield* createTable("obs", "x int primary key")
+      yield* Db.execute("insert into obs values (1)")
+      yield* Effect.ignore(Db.execute("insert into obs values (1)"))
+      let attempts = 0
+      yield* Tx.transaction(
+        Effect.suspend((): Effect.Effect<number, unknown, Db.Db> =>
+          ++attempts === 1 ? Effect.fail({ code: "40001" }) : Db.execute("update obs set x = 2")
+        ),
+        { retry: Retry.exponential({ base: "1 millis", maxRetries: 3 }) }
+      )
+      const text = yield* Metrics.prometheus
+      expect(text).toContain("# TYPE db_client_operation_duration_seconds histogram")
+      expect(text).toMatch(
+        /db_client_operation_duration_seconds_count\{db_operation_name="INSERT",pool="obs-pool"\} [1-9]/
+      )
+      expect(text).toMatch(/db_client_operation_errors_total\{db_response_status_code="23505",pool="obs-pool"\} [1-9]/)
+      expect(text).toMatch(/db_client_transaction_retries_total\{db_response_status_code="40001"\} [1-9]/)
+      expect(text).toMatch(/db_client_transactions_total\{outcome="commit"\} [1-9]/)
+      expect(Option.isSome(Option.fromNullable(text.match(/db_pool_/)))).toBe(true)
+    }).pipe(Effect.provide(DbTest({ name: "obs-pool" }))))
+})
