@@ -86,6 +86,11 @@ export class Core {
       this.socketError = err
     })
     stream.on("close", () => this.onClose())
+    if (stream.destroyed) {
+      // it died between the handshake and now: report it like any close
+      this.onClose()
+      return
+    }
     stream.resume()
   }
 

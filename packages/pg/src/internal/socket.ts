@@ -14,6 +14,8 @@ import type { HostPort, PgConfig } from "../PgConfig.js"
 import { PgConfigError, PgConnectionError, type PgError, PgProtocolError } from "../PgError.js"
 import { sslRequest } from "./writer.js"
 
+const ignore = (): void => {}
+
 export const hostLabel = (hp: HostPort): string =>
   hp.host.startsWith("/") ? `${hp.host}/.s.PGSQL.${hp.port}` : `${hp.host}:${hp.port}`
 
@@ -39,6 +41,9 @@ export const openSocket = (config: PgConfig, hp: HostPort): Effect.Effect<net.So
     socket.once("error", onError)
     socket.once("connect", () => {
       socket.off("error", onError)
+      // until the connection core attaches its own handlers, an error must not crash the
+      // process; the core sees the socket destroyed when it attaches
+      socket.on("error", ignore)
       if (!hp.host.startsWith("/")) {
         socket.setNoDelay(true)
         if (config.keepAlive) socket.setKeepAlive(true, Duration.toMillis(config.keepAliveInitialDelay))
@@ -182,6 +187,7 @@ export const negotiateTls = (
       secure.once("error", onTlsError)
       secure.once("secureConnect", () => {
         secure.off("error", onTlsError)
+        secure.on("error", ignore)
         resume(Effect.succeed(secure))
       })
     }
