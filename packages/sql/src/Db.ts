@@ -391,3 +391,47 @@ export const withConnection = <A, E, R>(
  * @since 0.1.0
  */
 export const stats: Effect.Effect<Pool.Stats, never, Db> = Effect.flatMap(Db, (db) => Pool.stats(db.pool))
+
+/**
+ * The first row, if any, decoded with a `Schema`.
+ *
+ * @example
+ * ```ts
+ * import { Db } from "@berth/sql"
+ * import { Schema } from "effect"
+ *
+ * const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
+ * const user = Db.queryOneSchema(User, "select id, name from users where id = $1", [42]) // Option<User>
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const queryOneSchema = <A, I, R>(
+  schema: Schema.Schema<A, I, R>,
+  sql: string,
+  params?: ReadonlyArray<unknown>
+) =>
+  Effect.flatMap(queryOne(sql, params), (row) =>
+    Option.isNone(row)
+      ? Effect.succeed(Option.none<A>())
+      : Effect.map(Schema.decodeUnknown(schema)(row.value), Option.some))
+
+/**
+ * Exactly one row decoded with a `Schema`, or a `RowCountError`.
+ *
+ * @example
+ * ```ts
+ * import { Db } from "@berth/sql"
+ * import { Schema } from "effect"
+ *
+ * const Count = Schema.Struct({ n: Schema.Number })
+ * const count = Db.querySingleSchema(Count, "select count(*)::int as n from users")
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const querySingleSchema = <A, I, R>(
+  schema: Schema.Schema<A, I, R>,
+  sql: string,
+  params?: ReadonlyArray<unknown>
+) => Effect.flatMap(querySingle(sql, params), Schema.decodeUnknown(schema))

@@ -39,6 +39,13 @@ describe("Db", () => {
         id: 1,
         name: "a"
       }])
+      expect(yield* Db.queryOneSchema(Item, "select id, name from items where id = $1", [2])).toEqual(
+        Option.some({ id: 2, name: "b" })
+      )
+      expect(yield* Db.querySingleSchema(Item, "select id, name from items where id = $1", [3])).toEqual({
+        id: 3,
+        name: "c"
+      })
       const bad = yield* Effect.flip(Db.querySchema(Schema.Struct({ id: Schema.String }), "select id from items"))
       expect(bad._tag).toBe("ParseError")
       const stats = yield* Db.stats
