@@ -454,4 +454,4 @@ export const close = <A, E>(self: Pool<A, E>): Effect.Effect<void> => internal.t
 export const layer = <I, A, E, R>(
   tag: Context.Tag<I, Pool<A, E>>,
   options: Options<A, E, R>
-): Layer.Layer<I, PoolConfigError, R> => Layer.scoped(tag, make(options))
+): Layer.Layer<I, PoolConfigError, Exclude<R, Scope.Scope>> => Layer.scoped(tag, make(options))

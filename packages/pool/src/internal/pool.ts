@@ -18,7 +18,7 @@
  * `open (idle + leased) + constructing + closing <= maxOpen`: a resource still running its
  * finalizer holds its slot, so the server never sees more than `maxOpen` sessions.
  */
-import { Cause, type Clock, Deferred, Duration, Effect, Exit, type Fiber, FiberId, Random, Runtime, Scope } from "effect"
+import { Cause, type Clock, Deferred, Duration, Effect, Exit, type Fiber, FiberId, Random, Runtime, RuntimeFlags, Scope } from "effect"
 import * as Label from "effect/MetricLabel"
 import { pipeArguments } from "effect/Pipeable"
 import type * as Api from "../Pool.js"
@@ -148,7 +148,9 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
         [...this.tags, Label.make("reason", reasonLabel[reason])]
       ])
     ) as unknown as Record<CloseReason, ReadonlyArray<Label.MetricLabel>>
-    this.runFork = Runtime.runFork(runtime)
+    // the runtime was captured inside make's uninterruptible acquire; background fibers must
+    // be interruptible or close could not stop them
+    this.runFork = Runtime.runFork(Runtime.enableRuntimeFlag(runtime, RuntimeFlags.Interruption))
     this.needsClock = Number.isFinite(config.maxLifetime) || Number.isFinite(config.maxIdleTime) ||
       options.validate !== undefined
     this.getEffect = this.makeGet(undefined)
@@ -171,8 +173,12 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
     return this.clock.unsafeCurrentTimeMillis()
   }
 
+  /**
+   * Starts background work. `runFork` runs a fiber synchronously up to its first suspension;
+   * yielding first keeps the caller's state transition atomic (no re-entrancy).
+   */
   private fork<X>(effect: Effect.Effect<X, never, R>): Fiber.RuntimeFiber<X> {
-    return this.runFork(effect)
+    return this.runFork(Effect.zipRight(Effect.yieldNow(), effect))
   }
 
   // --- get -------------------------------------------------------------------------------
@@ -298,14 +304,7 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
   /** A validation that hangs, fails or dies counts as "not valid". */
   private runValidate(entry: Entry<A>): Effect.Effect<boolean> {
     const validate = this.options.validate!
-    return validate(entry.resource).pipe(
-      Effect.timeoutTo({
-        duration: this.config.validateTimeout,
-        onTimeout: () => false,
-        onSuccess: (ok) => ok
-      }),
-      Effect.catchAllCause((cause) => Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : Effect.succeed(false))
-    ) as Effect.Effect<boolean>
+    return bounded(validate(entry.resource), this.config.validateTimeout, false)
   }
 
   /** Queues the caller and suspends until it is handed a resource, an error, or times out. */
@@ -317,8 +316,11 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
     if (this.now() >= deadline) return this.timeoutError(start)
     const waiter = new Waiter<Entry<A>, GetError<E>>(start, deadline)
     this.waiters.insert(waiter)
-    this.counters.waitCount++
     this.fill()
+    // as in database/sql, a caller for whom a resource is being created is not "waiting";
+    // only one that found the pool exhausted (no creation left for it) is counted
+    waiter.counted = this.constructing < this.waiters.length
+    if (waiter.counted) this.counters.waitCount++
     if (deadline !== Infinity && this.timerFiber === undefined) this.timerFiber = this.fork(this.timer)
     const suspended = Effect.async<Entry<A>, GetError<E>>((resume) => {
       if (waiter.outcome !== undefined) resume(waiter.outcome)
@@ -327,11 +329,11 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
     return Effect.matchCauseEffect(restore(suspended), {
       onSuccess: (entry) => {
         waiter.entry = undefined
-        this.counters.waitMillis += this.now() - start
+        if (waiter.counted) this.counters.waitMillis += this.now() - start
         return this.checkout(restore, entry, start, false)
       },
       onFailure: (cause) => {
-        this.counters.waitMillis += this.now() - start
+        if (waiter.counted) this.counters.waitMillis += this.now() - start
         waiter.resume = undefined
         if (waiter.queued) {
           // interrupted while queued
@@ -393,14 +395,9 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
     if (onRelease === undefined || entry.state !== LEASED || entry.broken || this.closed) {
       return Effect.sync(() => this.finishRelease(entry, true))
     }
-    return onRelease(entry.resource, exit).pipe(
-      Effect.timeoutTo({
-        duration: this.config.releaseTimeout,
-        onTimeout: () => false,
-        onSuccess: (decision) => decision === "reuse"
-      }),
-      Effect.catchAllCause(() => Effect.succeed(false)),
-      Effect.flatMap((reuse) => Effect.sync(() => this.finishRelease(entry, reuse)))
+    return Effect.flatMap(
+      bounded(Effect.map(onRelease(entry.resource, exit), (decision) => decision === "reuse"), this.config.releaseTimeout, false),
+      (reuse) => Effect.sync(() => this.finishRelease(entry, reuse))
     )
   }
 
@@ -449,10 +446,9 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
 
   /** Starts creations for queued callers and for `minIdle`, within `maxOpen`. */
   fill(): void {
-    if (this.closed) return
-    const want = this.waiters.length + Math.max(0, this.config.minIdle - this.idle.length)
     while (
-      this.constructing < want &&
+      !this.closed &&
+      this.constructing < this.waiters.length + Math.max(0, this.config.minIdle - this.idle.length) &&
       this.idle.length + this.inUse + this.constructing + this.closing < this.config.maxOpen
     ) {
       this.constructing++
@@ -678,7 +674,7 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
         // in-flight leases may finish, up to closeTimeout
         if (this.inUse > 0) {
           this.leasesDone = Deferred.unsafeMake<void>(FiberId.none)
-          yield* Deferred.await(this.leasesDone).pipe(Effect.timeoutOption(this.config.closeTimeout))
+          yield* bounded(Deferred.await(this.leasesDone), this.config.closeTimeout, undefined)
         }
         for (const entry of [...this.entries.values()]) {
           if (entry.state === LEASED) {
@@ -761,6 +757,34 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
     this.flushed = { ...c, closed: { ...c.closed } }
   }
 }
+
+/**
+ * Runs `effect` with a time bound, in any interruptibility: the effect and a timer run as
+ * separate interruptible fibers and the first to finish wins; the loser is interrupted in
+ * the background and never awaited. (`Effect.timeout` would wait for the loser's
+ * interruption, which never comes inside a finalizer or an uninterruptible close.) A
+ * failure or defect of `effect` yields `fallback` too.
+ */
+const bounded = <X, Y>(effect: Effect.Effect<X, unknown>, millis: number, fallback: Y): Effect.Effect<X | Y> =>
+  Effect.flatMap(
+    Effect.zip(Effect.forkDaemon(Effect.interruptible(effect)), Effect.forkDaemon(Effect.interruptible(Effect.sleep(millis)))),
+    ([work, timer]) =>
+      Effect.async<X | Y>((resume) => {
+        let done = false
+        work.addObserver((exit) => {
+          if (done) return
+          done = true
+          timer.unsafeInterruptAsFork(FiberId.none)
+          resume(Exit.isSuccess(exit) ? Effect.succeed(exit.value) : Effect.succeed(fallback))
+        })
+        timer.addObserver(() => {
+          if (done) return
+          done = true
+          work.unsafeInterruptAsFork(FiberId.none)
+          resume(Effect.succeed(fallback))
+        })
+      })
+  )
 
 const formatSite = (site: Error | undefined): string => {
   if (site === undefined || site.stack === undefined) return "  (unknown)"

@@ -16,6 +16,8 @@ import type { Effect } from "effect"
 export class Waiter<T, Err> {
   prev: Waiter<T, Err> | undefined = undefined
   next: Waiter<T, Err> | undefined = undefined
+  /** Whether this wait counts in `waitCount` (the pool was exhausted, not just creating). */
+  counted = false
   /** Whether the waiter is still linked in the queue. */
   queued = false
   /** The entry handed to this waiter (set before it is resumed). */
