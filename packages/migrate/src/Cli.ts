@@ -161,7 +161,8 @@ const createCommand = Command.make(
     timestamp: Options.boolean("timestamp").pipe(Options.withDescription("UTC timestamp version")),
     digits: Options.integer("digits").pipe(Options.withDefault(6)),
     ext: Options.choice("ext", ["sql", "ts"]).pipe(Options.withDefault("sql" as const)),
-    json: common.json
+    json: common.json,
+    dryRun
   },
   (a) =>
     Effect.gen(function*() {
@@ -171,9 +172,16 @@ const createCommand = Command.make(
         name: a.name,
         format: a.seq ? "seq" : a.timestamp ? "timestamp" : undefined,
         digits: a.digits,
-        ext: a.ext
+        ext: a.ext,
+        dryRun: a.dryRun
       })
-      yield* a.json ? Console.log(JSON.stringify(created, null, 2)) : Console.log(created.files.join("\n"))
+      yield* a.json
+        ? Console.log(JSON.stringify({ dryRun: a.dryRun, ...created }, null, 2))
+        : Console.log(
+          a.dryRun
+            ? created.files.map((f, i) => `-- dry run: would write ${f}\n${created.contents[i]}`).join("\n")
+            : created.files.join("\n")
+        )
     })
 ).pipe(Command.withDescription("create the files of a new migration"))
 

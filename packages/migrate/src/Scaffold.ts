@@ -35,6 +35,8 @@ export interface CreateOptions {
   readonly digits?: number | undefined
   /** `"sql"` (default): an `.up.sql`/`.down.sql` pair; `"ts"`: one module exporting `up` and `down`. */
   readonly ext?: "sql" | "ts" | undefined
+  /** Compute the names and contents, write nothing (default `false`). */
+  readonly dryRun?: boolean | undefined
 }
 
 /**
@@ -52,6 +54,8 @@ export interface CreateOptions {
 export interface Created {
   readonly version: number
   readonly files: ReadonlyArray<string>
+  /** The text of each file, in the order of `files`. */
+  readonly contents: ReadonlyArray<string>
 }
 
 const versionOf = (file: string): string | undefined => /^(\d+)_/.exec(file)?.[1]
@@ -114,8 +118,9 @@ export const create = (
     if (!Number.isInteger(digits) || digits < 1 || digits > 15) {
       return yield* new ConfigError({ option: "digits", message: "digits must be between 1 and 15" })
     }
-    yield* fs.makeDirectory(options.dir, { recursive: true })
-    const existing = (yield* fs.readDirectory(options.dir)).flatMap((f) => {
+    const dirExists = yield* fs.exists(options.dir)
+    if (!dirExists && options.dryRun !== true) yield* fs.makeDirectory(options.dir, { recursive: true })
+    const existing = (dirExists || options.dryRun !== true ? yield* fs.readDirectory(options.dir) : []).flatMap((f) => {
       const v = versionOf(f)
       return v === undefined ? [] : [v]
     })
@@ -144,8 +149,8 @@ export const create = (
     const written: Array<string> = []
     for (const [file, text] of files) {
       const full = path.join(options.dir, file)
-      yield* fs.writeFileString(full, text, { flag: "wx" })
+      if (options.dryRun !== true) yield* fs.writeFileString(full, text, { flag: "wx" })
       written.push(full)
     }
-    return { version, files: written }
+    return { version, files: written, contents: files.map(([, text]) => text) }
   })

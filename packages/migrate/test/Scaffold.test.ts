@@ -49,6 +49,15 @@ describe("Scaffold.create", () => {
       expect(migration?.down?._tag).toBe("Effect")
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
 
+  it.effect("a dry run computes the files and writes nothing, not even the directory", () =>
+    Effect.gen(function*() {
+      const dir = tempDir()
+      const created = yield* Scaffold.create({ dir, name: "plan", format: "seq", dryRun: true })
+      expect(created.files.map((f) => path.basename(f))).toEqual(["000001_plan.up.sql", "000001_plan.down.sql"])
+      expect(created.contents).toEqual(["-- plan: up\n", "-- plan: down\n"])
+      expect(fs.existsSync(dir)).toBe(false)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.effect("refuses empty names and silly digit counts", () =>
     Effect.gen(function*() {
       const dir = tempDir()
