@@ -253,6 +253,21 @@ const encodeExtended = (
     }
   }
   const w = core.writer
+  try {
+    writeExtended(w, sql, encoded)
+  } catch (e) {
+    // a message beyond 2 GiB cannot be framed (PostgreSQL's own limit is 1 GiB)
+    w.reset()
+    return new PgInputError({
+      message: `the statement cannot be sent: ${e instanceof Error ? e.message : String(e)}`,
+      sql
+    })
+  }
+  return w.flush()
+}
+
+const writeExtended = (w: Core["writer"], sql: string, encoded: ReadonlyArray<PgTypes.EncodedParam>): void => {
+  const n = encoded.length
   w.begin(Frontend.Parse).cstring("").cstring(sql).int16(n)
   for (let i = 0; i < n; i++) w.uint32(encoded[i]!.oid)
   w.end()
@@ -270,7 +285,6 @@ const encodeExtended = (
   w.begin(Frontend.Describe).int8(0x50 /* P */).cstring("").end()
   w.begin(Frontend.Execute).cstring("").int32(0).end()
   w.begin(Frontend.Sync).end()
-  return w.flush()
 }
 
 class Connection implements PgConnection {
