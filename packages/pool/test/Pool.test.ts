@@ -207,7 +207,7 @@ describe("Pool.get", () => {
       const factory = makeFactory()
       const pool = yield* Pool.make({
         acquire: factory.acquire,
-        maxOpen: 1,
+        maxOpen: 2,
         createRetry: Schedule.spaced("100 millis").pipe(Schedule.intersect(Schedule.recurs(3)))
       })
       factory.failNext(2)
