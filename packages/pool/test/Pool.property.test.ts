@@ -6,7 +6,7 @@
  */
 import { Pool, PoolError } from "@berth/pool"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Scope, TestClock, TestContext } from "effect"
+import { Deferred, Effect, Exit, Fiber, Logger, LogLevel, Scope, TestClock, TestContext } from "effect"
 import * as fc from "effect/FastCheck"
 import { CreateError, type FakeResource, makeFactory, settle } from "./fake.js"
 
@@ -257,7 +257,12 @@ describe("Pool properties", () => {
   it("invariants hold over random programs, and close destroys every resource exactly once", async () => {
     await fc.assert(
       fc.asyncProperty(configArb, fc.array(commandArb, { minLength: 1, maxLength: 40 }), (config, commands) =>
-        Effect.runPromise(run(config, commands).pipe(Effect.provide(TestContext.TestContext)))),
+        Effect.runPromise(
+          run(config, commands).pipe(
+            Effect.provide(TestContext.TestContext),
+            Logger.withMinimumLogLevel(LogLevel.None)
+          )
+        )),
       { numRuns: 150, endOnFailure: true }
     )
   }, 240_000)
