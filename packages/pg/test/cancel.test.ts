@@ -2,6 +2,7 @@ import * as PgConnection from "@berth/pg/PgConnection"
 import * as TestDatabase from "@berth/testing/TestDatabase"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Option } from "effect"
+import * as FastCheck from "effect/FastCheck"
 import * as Proxy from "./fixtures/proxy.js"
 import { connectTest, testConfig, withObserver } from "./helpers.js"
 
@@ -196,4 +197,57 @@ describe("cancellation", () => {
         expect(present).toBe(false)
       })
     ))
+
+  it.live(
+    "property: concurrent statements with random failures and interrupts each get their own outcome",
+    () =>
+      Effect.scoped(Effect.gen(function*() {
+        const conn = yield* connectTest()
+        const step = FastCheck.record({
+          kind: FastCheck.constantFrom("ok", "fail", "sleep"),
+          // undefined: never interrupted; otherwise after this many milliseconds
+          interruptAfter: FastCheck.option(FastCheck.integer({ min: 0, max: 4 }), { nil: undefined })
+        })
+        const scenarios = FastCheck.sample(FastCheck.array(step, { minLength: 2, maxLength: 12 }), 60)
+        let interruptedTotal = 0
+        for (const scenario of scenarios) {
+          const fibers = yield* Effect.forEach(scenario, (s, i) =>
+            Effect.fork(
+              s.kind === "ok"
+                ? conn.query("select $1::int as i", [i])
+                : s.kind === "fail"
+                ? conn.query("select 1/0 as i")
+                : conn.query("select pg_sleep(0.002), $1::int as i", [i])
+            ))
+          yield* Effect.forEach(scenario, (s, i) =>
+            s.interruptAfter === undefined
+              ? Effect.void
+              : Effect.fork(Effect.delay(Fiber.interrupt(fibers[i]!), Duration.millis(s.interruptAfter))))
+          for (let i = 0; i < scenario.length; i++) {
+            const s = scenario[i]!
+            const exit = yield* Fiber.await(fibers[i]!)
+            if (Exit.isInterrupted(exit)) {
+              expect(s.interruptAfter).toBeDefined()
+              interruptedTotal++
+              continue
+            }
+            // nobody else's cancel ever lands on this statement
+            if (s.kind === "fail") {
+              expect(
+                Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag === "PgServerError" &&
+                  exit.cause.error.code
+              ).toBe("22012")
+            } else {
+              if (Exit.isFailure(exit)) throw new Error(`statement ${i} (${s.kind}) failed: ${String(exit.cause)}`)
+              expect(exit.value.rows[0]!.i).toBe(i)
+            }
+          }
+          yield* conn.awaitReady
+          expect(conn.isBroken).toBe(false)
+          expect(conn.transactionStatus).toBe("idle")
+        }
+        expect(interruptedTotal).toBeGreaterThan(0)
+      })),
+    120_000
+  )
 })
