@@ -85,6 +85,41 @@ CREATE TABLE ${schema}.t${i + 1} (id int);`
       expect(result.steps).toHaveLength(1)
     }).pipe(Effect.provide(SqlLive())))
 
+  it.live("a runner waiting for the lock can be interrupted at once, and leaves no lock behind", () =>
+    Effect.gen(function*() {
+      const schema = freshSchema("intr")
+      const table = `${schema}_h.history`
+      const inside = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const waiting = yield* Deferred.make<void>()
+      const source = MigrationSource.make([{
+        version: 1,
+        name: "hold",
+        up: Effect.zipRight(Deferred.succeed(inside, undefined), Deferred.await(release))
+      }])
+      const holder = yield* Effect.fork(
+        Migrator.up({ source, table, onEvent: () => Effect.void }).pipe(Effect.provide(SqlLive()))
+      )
+      yield* Deferred.await(inside)
+      const waiter = yield* Effect.fork(
+        Migrator.up({
+          source,
+          table,
+          lockTimeout: "60 seconds",
+          onEvent: (e) => e._tag === "LockWaiting" ? Deferred.succeed(waiting, undefined) : Effect.void
+        }).pipe(Effect.provide(SqlLive({ applicationName: "waiter" })))
+      )
+      yield* Deferred.await(waiting)
+      // Far sooner than the 60 s lock timeout.
+      yield* Fiber.interrupt(waiter).pipe(Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => "stuck" }))
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(holder)
+      const [locks] = yield* query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM pg_locks WHERE locktype = 'advisory'`
+      )
+      expect(locks?.n).toBe("0")
+    }).pipe(Effect.provide(SqlLive())))
+
   it.live("a runner whose connection is killed fails promptly; the server drops its lock and rolls back", () =>
     Effect.gen(function*() {
       const schema = freshSchema("kill")

@@ -44,9 +44,17 @@ LIMIT 1`,
   }))
 }
 
-const tryLock = (session: Session, lockKey: bigint) =>
+// Uninterruptible: an interruption while the try is in flight could lose a granted lock's
+// reply and return the connection to its pool still holding the lock. A try takes
+// milliseconds; interruption lands between tries, while sleeping.
+const tryLock = (session: Session, lockKey: bigint, held: { value: boolean }) =>
   session.run({ text: "SELECT pg_try_advisory_lock($1::bigint) AS locked", params: [lockKey.toString()] }).pipe(
-    Effect.map((rows) => rows[0]?.["locked"] === true)
+    Effect.map((rows) => {
+      const locked = rows[0]?.["locked"] === true
+      if (locked) held.value = true
+      return locked
+    }),
+    Effect.uninterruptible
   )
 
 /** How to wait for the lock. */
@@ -56,6 +64,11 @@ export interface Options {
   readonly timeout: Duration.Duration
   /** Called once, when the first try finds the lock taken. */
   readonly onWait: (holder: LockHolder | undefined) => Effect.Effect<void>
+  /**
+   * Set to `true` in the same uninterruptible step that sees the lock granted, so the
+   * caller's finalizer knows whether to release it. Waiting itself stays interruptible.
+   */
+  readonly held: { value: boolean }
 }
 
 /**
@@ -73,7 +86,7 @@ export const acquire = (
     let delay = 50
     let first = true
     while (true) {
-      if (yield* tryLock(session, lockKey)) return first ? 0 : (yield* Clock.currentTimeMillis) - start
+      if (yield* tryLock(session, lockKey, options.held)) return first ? 0 : (yield* Clock.currentTimeMillis) - start
       const waited = (yield* Clock.currentTimeMillis) - start
       if (!options.wait || waited >= limit) {
         const who = yield* holder(session, lockKey).pipe(Effect.orElseSucceed(() => undefined))

@@ -147,20 +147,23 @@ export const locked = <A, E, R>(
         transaction: { open: false },
         settings: cfg.settings
       }
-      const waited = yield* Effect.acquireRelease(
-        Lock.acquire(session, lockKey, {
-          wait: cfg.wait,
-          timeout: cfg.lockTimeout,
-          onWait: (holder) => cfg.onEvent({ _tag: "LockWaiting", holder })
-        }),
-        () =>
-          Effect.gen(function*() {
-            if (ctx.transaction.open) yield* session.exec("ROLLBACK").pipe(Effect.ignore)
-            yield* Lock.release(session, lockKey).pipe(Effect.ignore)
-            // The connection goes back to the pool without the settings migrations made.
-            yield* session.exec("RESET ALL").pipe(Effect.ignore)
-          })
+      // Not acquireRelease: its acquire step is uninterruptible, and waiting for the lock
+      // (up to lockTimeout) must not be.
+      const held = { value: false }
+      yield* Effect.addFinalizer(() =>
+        Effect.gen(function*() {
+          if (ctx.transaction.open) yield* session.exec("ROLLBACK").pipe(Effect.ignore)
+          if (held.value) yield* Lock.release(session, lockKey).pipe(Effect.ignore)
+          // The connection goes back to the pool without the settings migrations made.
+          yield* session.exec("RESET ALL").pipe(Effect.ignore)
+        })
       )
+      const waited = yield* Lock.acquire(session, lockKey, {
+        wait: cfg.wait,
+        timeout: cfg.lockTimeout,
+        held,
+        onWait: (holder) => cfg.onEvent({ _tag: "LockWaiting", holder })
+      })
       yield* cfg.onEvent({ _tag: "LockAcquired", waitedMillis: waited })
       // Created only when missing (under the lock, so runners do not race): `IF NOT EXISTS`
       // alone would still need CREATE privileges on every run.
