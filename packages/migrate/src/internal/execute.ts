@@ -121,8 +121,10 @@ const runStep = (
       })
 
     if (body.transactional) {
-      yield* ctx.session.exec("BEGIN")
+      // Marked before BEGIN: an interruption right after it must still roll back (a ROLLBACK
+      // without a transaction is only a warning).
       ctx.transaction.open = true
+      yield* ctx.session.exec("BEGIN")
       const exit = yield* Effect.exit(
         Effect.gen(function*() {
           yield* setAll(ctx, true).pipe(Effect.mapError((error) => failure(step, true, error)))

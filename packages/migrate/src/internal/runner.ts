@@ -310,8 +310,10 @@ export const admin = <R>(
       Effect.gen(function*() {
         const changes = yield* build(rows, ctx.table)
         if (changes.length > 0) {
-          yield* ctx.session.exec("BEGIN")
+          // Marked before BEGIN: an interruption right after it must still roll back (a ROLLBACK
+          // without a transaction is only a warning).
           ctx.transaction.open = true
+          yield* ctx.session.exec("BEGIN")
           for (const c of changes) yield* ctx.session.run(c.stmt)
           yield* ctx.session.exec("COMMIT")
           ctx.transaction.open = false
