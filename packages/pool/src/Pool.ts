@@ -12,6 +12,7 @@
  * @since 0.1.0
  */
 import { type Context, type Duration, Effect, type Exit, Layer, Predicate, type Schedule, type Scope } from "effect"
+import { dual } from "effect/Function"
 import type { Pipeable } from "effect/Pipeable"
 import type * as Types from "effect/Types"
 import * as config from "./internal/config.js"
@@ -352,13 +353,14 @@ export const use: {
     self: Pool<A, E>,
     f: (resource: A) => Effect.Effect<B, E2, R2>
   ): Effect.Effect<B, E | E2 | PoolTimeout | PoolClosed, Exclude<R2, Scope.Scope>>
-} = function() {
-  if (arguments.length === 1) {
-    const f = arguments[0]
-    return (self: Pool<unknown, unknown>) => Effect.scoped(Effect.flatMap(get(self), f))
-  }
-  return Effect.scoped(Effect.flatMap(get(arguments[0]), arguments[1]))
-} as never
+} = dual(
+  2,
+  <A, E, B, E2, R2>(
+    self: Pool<A, E>,
+    f: (resource: A) => Effect.Effect<B, E2, R2>
+  ): Effect.Effect<B, E | E2 | PoolTimeout | PoolClosed, Exclude<R2, Scope.Scope>> =>
+    Effect.scoped(Effect.flatMap(get(self), f))
+)
 
 /**
  * Marks a resource broken: it is destroyed (counted in `closedBroken`) instead of reused

@@ -11,8 +11,8 @@
  * @since 0.1.0
  */
 import { Effect, Metric } from "effect"
-import type { Pool } from "./Pool.js"
 import * as internal from "./internal/pool.js"
+import type { Pool } from "./Pool.js"
 
 /**
  * Gauge: the configured `maxOpen`.

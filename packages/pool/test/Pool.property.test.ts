@@ -76,8 +76,14 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
     })
   },
   { weight: 2, arbitrary: fc.record({ _tag: fc.constant("Interrupt" as const), pick: fc.nat() }) },
-  { weight: 3, arbitrary: fc.record({ _tag: fc.constant("Tick" as const), millis: fc.integer({ min: 1, max: 1500 }) }) },
-  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("FailCreates" as const), count: fc.integer({ min: 1, max: 3 }) }) }
+  {
+    weight: 3,
+    arbitrary: fc.record({ _tag: fc.constant("Tick" as const), millis: fc.integer({ min: 1, max: 1500 }) })
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ _tag: fc.constant("FailCreates" as const), count: fc.integer({ min: 1, max: 3 }) })
+  }
 )
 
 interface Holder {
@@ -119,7 +125,7 @@ const run = (config: Config, commands: ReadonlyArray<Command>) =>
       const holder: Holder = {
         state: "pending",
         resource: undefined,
-        release: yield* Deferred.make(),
+        release: yield* Deferred.make<"ok" | "fail" | "invalidate" | "unusable">(),
         fiber: undefined,
         exit: undefined,
         canceled: false
@@ -132,11 +138,18 @@ const run = (config: Config, commands: ReadonlyArray<Command>) =>
         held.add(resource)
         holder.state = "holding"
         holder.resource = resource
-        const mode = yield* Effect.onInterrupt(Deferred.await(holder.release), () => Effect.sync(() => held.delete(resource)))
+        const mode = yield* Effect.onInterrupt(Deferred.await(holder.release), () =>
+          Effect.sync(() => held.delete(resource)))
         held.delete(resource)
-        if (mode === "invalidate") yield* Pool.invalidate(pool, resource)
-        if (mode === "unusable") resource.usable = false
-        if (mode === "fail") yield* Effect.fail("boom")
+        if (mode === "invalidate") {
+          yield* Pool.invalidate(pool, resource)
+        }
+        if (mode === "unusable") {
+          resource.usable = false
+        }
+        if (mode === "fail") {
+          yield* Effect.fail("boom")
+        }
       })
       holder.fiber = yield* Effect.fork(
         Effect.scoped(lease).pipe(Effect.onExit((exit) =>
@@ -151,7 +164,9 @@ const run = (config: Config, commands: ReadonlyArray<Command>) =>
     const check = (step: string) =>
       Effect.gen(function*() {
         const s = yield* Pool.stats(pool)
-        const holding = holders.filter((h) => h.state === "holding").length
+        const holding = holders.filter((h) =>
+          h.state === "holding"
+        ).length
         const pending = holders.filter((h) => h.state === "pending").length
         const destroyed = factory.created.filter((r) => r.destroyed > 0).length
         const failures = (tag: string) =>
@@ -256,13 +271,17 @@ const run = (config: Config, commands: ReadonlyArray<Command>) =>
 describe("Pool properties", () => {
   it("invariants hold over random programs, and close destroys every resource exactly once", async () => {
     await fc.assert(
-      fc.asyncProperty(configArb, fc.array(commandArb, { minLength: 1, maxLength: 40 }), (config, commands) =>
-        Effect.runPromise(
-          run(config, commands).pipe(
-            Effect.provide(TestContext.TestContext),
-            Logger.withMinimumLogLevel(LogLevel.None)
+      fc.asyncProperty(
+        configArb,
+        fc.array(commandArb, { minLength: 1, maxLength: 40 }),
+        (config, commands) =>
+          Effect.runPromise(
+            run(config, commands).pipe(
+              Effect.provide(TestContext.TestContext),
+              Logger.withMinimumLogLevel(LogLevel.None)
+            )
           )
-        )),
+      ),
       { numRuns: 150, endOnFailure: true }
     )
   }, 240_000)

@@ -2,7 +2,7 @@
  * Fake resources for the pool tests: each records how often its finalizer ran, and the
  * factory can be told to fail or to take time.
  */
-import { Data, Effect, Fiber, TestClock, type Duration } from "effect"
+import { Data, type Duration, Effect, type Fiber, type Scope, TestClock } from "effect"
 
 export class FakeResource {
   destroyed = 0
@@ -14,7 +14,7 @@ export class CreateError extends Data.TaggedError("CreateError")<{ readonly atte
 
 export interface Factory {
   readonly created: Array<FakeResource>
-  readonly acquire: Effect.Effect<FakeResource, CreateError, import("effect").Scope.Scope>
+  readonly acquire: Effect.Effect<FakeResource, CreateError, Scope.Scope>
   /** Resources created and not yet destroyed. */
   live(): number
   /** The next `n` creations fail. */

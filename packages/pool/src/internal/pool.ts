@@ -18,7 +18,20 @@
  * `open (idle + leased) + constructing + closing <= maxOpen`: a resource still running its
  * finalizer holds its slot, so the server never sees more than `maxOpen` sessions.
  */
-import { Cause, type Clock, Deferred, Duration, Effect, Exit, type Fiber, FiberId, Random, Runtime, RuntimeFlags, Scope } from "effect"
+import {
+  Cause,
+  type Clock,
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  type Fiber,
+  FiberId,
+  Random,
+  Runtime,
+  RuntimeFlags,
+  Scope
+} from "effect"
 import * as Label from "effect/MetricLabel"
 import { pipeArguments } from "effect/Pipeable"
 import type * as Api from "../Pool.js"
@@ -277,7 +290,8 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
     const validation: Effect.Effect<boolean> = needsValidation ? this.runValidate(entry) : Effect.succeed(true)
     const hooks: Effect.Effect<boolean, E> = onAcquire === undefined ? validation : Effect.flatMap(
       validation,
-      (ok) => ok ? Effect.as(Effect.provide(onAcquire(entry.resource), this.runtime.context), true) : Effect.succeed(false)
+      (ok) =>
+        ok ? Effect.as(Effect.provide(onAcquire(entry.resource), this.runtime.context), true) : Effect.succeed(false)
     )
     return Effect.matchCauseEffect(restore(hooks), {
       onSuccess: (ok) => {
@@ -396,7 +410,11 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
       return Effect.sync(() => this.finishRelease(entry, true))
     }
     return Effect.flatMap(
-      bounded(Effect.map(onRelease(entry.resource, exit), (decision) => decision === "reuse"), this.config.releaseTimeout, false),
+      bounded(
+        Effect.map(onRelease(entry.resource, exit), (decision) => decision === "reuse"),
+        this.config.releaseTimeout,
+        false
+      ),
       (reuse) => Effect.sync(() => this.finishRelease(entry, reuse))
     )
   }
@@ -767,7 +785,10 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
  */
 const bounded = <X, Y>(effect: Effect.Effect<X, unknown>, millis: number, fallback: Y): Effect.Effect<X | Y> =>
   Effect.flatMap(
-    Effect.zip(Effect.forkDaemon(Effect.interruptible(effect)), Effect.forkDaemon(Effect.interruptible(Effect.sleep(millis)))),
+    Effect.zip(
+      Effect.forkDaemon(Effect.interruptible(effect)),
+      Effect.forkDaemon(Effect.interruptible(Effect.sleep(millis)))
+    ),
     ([work, timer]) =>
       Effect.async<X | Y>((resume) => {
         let done = false
