@@ -359,10 +359,13 @@ class Connection implements PgConnection {
       return this.core.writer.begin(Frontend.Query).cstring(sql).end().flush()
     })
 
-  get awaitReady(): Effect.Effect<void> {
+  /**
+   * One Effect, built once: it checks the state when it runs (not when it is built), so a
+   * stored `awaitReady` is never stale; when nothing is in flight — the common case when a pool
+   * checks a returned connection — it arms no timer and forks nothing.
+   */
+  readonly awaitReady: Effect.Effect<void> = Effect.suspend(() => {
     const core = this.core
-    // Fast path: nothing in flight (the common case when a pool checks a returned
-    // connection); no timer, no fiber.
     if (!core.busy || core.phase === "closed") return Effect.void
     const bound = Duration.toMillis(DEFAULT_CANCEL_TIMEOUT) + core.options.cancelTimeoutMillis
     return Effect.async<void>((resume) => {
@@ -382,7 +385,7 @@ class Connection implements PgConnection {
         )
       )
     )
-  }
+  })
 
   get close(): Effect.Effect<void> {
     const core = this.core

@@ -148,6 +148,8 @@ describe("cancellation", () => {
         const conn = yield* PgConnection.connect(testConfig({ host: "127.0.0.1", port: proxy.port }), {
           cancelTimeout: "1500 millis"
         })
+        // built while idle, run later: awaitReady checks the state when it runs
+        const ready = conn.awaitReady
         const fiber = yield* Effect.fork(conn.query("select pg_sleep(30)"))
         yield* Effect.sleep("100 millis")
         // the cancel connection is accepted but never answered: no confirmation
@@ -157,7 +159,7 @@ describe("cancellation", () => {
         // the caller does not wait for the (never coming) confirmation
         expect(Date.now() - started).toBeLessThan(1000)
         expect(conn.isBroken).toBe(false)
-        yield* conn.awaitReady
+        yield* ready
         expect(conn.isBroken).toBe(true)
         const e = yield* Effect.flip(conn.query("select 1"))
         expect(e._tag).toBe("PgConnectionError")
