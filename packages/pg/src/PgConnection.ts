@@ -12,9 +12,10 @@ import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type * as tls from "node:tls"
 import { Core } from "./internal/core.js"
-import { QueryOp } from "./internal/query.js"
+import { type Plan, QueryOp, writeBind } from "./internal/query.js"
 import { hostLabel, negotiateTls, openSocket, tlsOptions } from "./internal/socket.js"
 import { startup } from "./internal/startup.js"
+import { cacheKey, StatementCache } from "./internal/statements.js"
 import { Frontend } from "./internal/writer.js"
 import type { HostPort, PgConfig } from "./PgConfig.js"
 import {
@@ -221,20 +222,29 @@ export interface ConnectOptions {
   readonly cancelTimeout?: Duration.DurationInput
   /** Largest server message accepted, default 1 GiB + 1 MiB (PostgreSQL's field limit). */
   readonly maxMessageBytes?: number
+  /**
+   * The automatic prepared-statement cache of `query`: a capacity (named statements, LRU,
+   * default 256), or `"unnamed"` to use only the unnamed statement — needed behind PgBouncer in
+   * transaction pooling mode, where the next statement may reach another server session. With
+   * the cache, a statement's first execution is Parse/Describe/Bind/Execute and later ones
+   * Bind/Execute only, with binary results for the columns whose codec prefers binary.
+   */
+  readonly statementCache?: number | "unnamed"
 }
+
+const DEFAULT_STATEMENT_CACHE = 256
 
 const DEFAULT_CONNECT_TIMEOUT = Duration.seconds(30)
 const DEFAULT_CANCEL_TIMEOUT = Duration.seconds(5)
 
 const nulError = (sql: string) => new PgInputError({ message: "the statement text contains a NUL byte", sql })
 
-/** Encodes Parse/Bind/Describe/Execute/Sync for the unnamed statement into one buffer. */
-const encodeExtended = (
-  core: Core,
+/** Encodes the parameters (input errors surface before anything is queued). */
+const encodeParams = (
   registry: PgTypes.TypeRegistry,
   sql: string,
   params: ReadonlyArray<unknown>
-): Buffer | PgInputError => {
+): Array<PgTypes.EncodedParam> | PgInputError => {
   if (sql.includes("\0")) return nulError(sql)
   const n = params.length
   if (n > 65535) {
@@ -252,9 +262,21 @@ const encodeExtended = (
       })
     }
   }
+  return encoded
+}
+
+/** Parse/Bind/Describe/Execute/Sync for the unnamed statement, every column in text. */
+const unnamedPlan = (core: Core, sql: string, encoded: ReadonlyArray<PgTypes.EncodedParam>): Plan | PgInputError => {
   const w = core.writer
   try {
-    writeExtended(w, sql, encoded)
+    const n = encoded.length
+    w.begin(Frontend.Parse).cstring("").cstring(sql).int16(n)
+    for (let i = 0; i < n; i++) w.uint32(encoded[i]!.oid)
+    w.end()
+    writeBind(w, "", encoded, undefined)
+    w.begin(Frontend.Describe).int8(0x50 /* P */).cstring("").end()
+    w.begin(Frontend.Execute).cstring("").int32(0).end()
+    w.begin(Frontend.Sync).end()
   } catch (e) {
     // a message beyond 2 GiB cannot be framed (PostgreSQL's own limit is 1 GiB)
     w.reset()
@@ -263,28 +285,7 @@ const encodeExtended = (
       sql
     })
   }
-  return w.flush()
-}
-
-const writeExtended = (w: Core["writer"], sql: string, encoded: ReadonlyArray<PgTypes.EncodedParam>): void => {
-  const n = encoded.length
-  w.begin(Frontend.Parse).cstring("").cstring(sql).int16(n)
-  for (let i = 0; i < n; i++) w.uint32(encoded[i]!.oid)
-  w.end()
-  w.begin(Frontend.Bind).cstring("").cstring("").int16(n)
-  for (let i = 0; i < n; i++) w.int16(encoded[i]!.format)
-  w.int16(n)
-  for (let i = 0; i < n; i++) {
-    const value = encoded[i]!.value
-    if (value === null) w.int32(-1)
-    else if (typeof value === "string") w.lengthString(value)
-    else w.lengthBytes(value)
-  }
-  // no result format codes: every column in text (per-column binary needs a Describe first)
-  w.int16(0).end()
-  w.begin(Frontend.Describe).int8(0x50 /* P */).cstring("").end()
-  w.begin(Frontend.Execute).cstring("").int32(0).end()
-  w.begin(Frontend.Sync).end()
+  return { _tag: "Fixed", payload: w.flush() }
 }
 
 class Connection implements PgConnection {
@@ -312,7 +313,7 @@ class Connection implements PgConnection {
     sql: string,
     simple: boolean,
     arrayMode: boolean,
-    encode: () => Buffer | PgInputError
+    plan: () => Plan | PgInputError
   ): Effect.Effect<A, PgError> {
     const core = this.core
     const registry = this.registry
@@ -321,19 +322,20 @@ class Connection implements PgConnection {
         resume(Effect.fail(core.unusable()))
         return
       }
-      const payload = encode()
-      if (payload instanceof PgInputError) {
-        resume(Effect.fail(payload))
+      const planned = plan()
+      if (planned instanceof PgInputError) {
+        resume(Effect.fail(planned))
         return
       }
       // the op resumes with a QueryResult (extended) or an array of them (simple)
       const op = new QueryOp(
-        payload,
+        planned,
         sql,
         simple,
         arrayMode,
         registry,
-        resume as (effect: Effect.Effect<unknown, PgError>) => void
+        resume as (effect: Effect.Effect<unknown, PgError>) => void,
+        core
       )
       core.enqueue(op)
       return Effect.sync(() => core.interrupt(op))
@@ -346,17 +348,18 @@ class Connection implements PgConnection {
     options?: QueryOptions
   ): Effect.Effect<never, PgError> =>
     // the row shape follows rowMode; the overloads of PgConnection["query"] say which
-    this.run<never>(
-      sql,
-      false,
-      options?.rowMode === "array",
-      () => encodeExtended(this.core, this.registry, sql, params)
-    )
+    this.run<never>(sql, false, options?.rowMode === "array", () => {
+      const encoded = encodeParams(this.registry, sql, params)
+      if (encoded instanceof PgInputError) return encoded
+      const cache = this.core.statements
+      if (cache === undefined) return unnamedPlan(this.core, sql, encoded)
+      return { _tag: "Cached", cache, key: cacheKey(sql, encoded.map((p) => p.oid)), params: encoded }
+    })
 
   simpleQuery = (sql: string): Effect.Effect<ReadonlyArray<QueryResult>, PgError> =>
     this.run<ReadonlyArray<QueryResult>>(sql, true, false, () => {
       if (sql.includes("\0")) return nulError(sql)
-      return this.core.writer.begin(Frontend.Query).cstring(sql).end().flush()
+      return { _tag: "Fixed", payload: this.core.writer.begin(Frontend.Query).cstring(sql).end().flush() }
     })
 
   /**
@@ -432,6 +435,8 @@ const attempt = (
         cancelTarget: hp,
         maxMessageBytes: options.maxMessageBytes ?? (1024 + 1) * 1024 * 1024
       })
+      const capacity = options.statementCache ?? DEFAULT_STATEMENT_CACHE
+      if (capacity !== "unnamed") core.statements = new StatementCache(capacity)
       core.attach(stream)
       yield* startup(core, config, password, secure)
       return new Connection(core, options.types ?? PgTypes.defaultRegistry, hp, secure !== undefined)
@@ -568,6 +573,15 @@ export const connect = (
 
 const connectAny = (config: PgConfig, options: ConnectOptions): Effect.Effect<Connection, PgError> =>
   Effect.gen(function*() {
+    const capacity = options.statementCache
+    if (capacity !== undefined && capacity !== "unnamed" && !(Number.isSafeInteger(capacity) && capacity >= 1)) {
+      return yield* Effect.fail(
+        new PgInputError({
+          message: `statementCache must be a positive integer or "unnamed", got ${String(capacity)}`,
+          sql: undefined
+        })
+      )
+    }
     const password = config.password === undefined
       ? undefined
       : Effect.isEffect(config.password)

@@ -16,9 +16,10 @@ import * as net from "node:net"
 import type * as tls from "node:tls"
 import type { Notice, Notification } from "../PgConnection.js"
 import type { PgError } from "../PgError.js"
-import { PgConnectionError, PgProtocolError, type PgServerError, PgTimeoutError } from "../PgError.js"
+import { PgConnectionError, PgInputError, PgProtocolError, type PgServerError, PgTimeoutError } from "../PgError.js"
 import { Backend, isBackendType, MalformedMessage, parseErrorFields, readCString, serverError } from "./messages.js"
 import type { QueryOp } from "./query.js"
+import type { StatementCache } from "./statements.js"
 import { cancelRequest, Frontend, Writer } from "./writer.js"
 
 /** A message copied out of the read buffer (startup phase only). */
@@ -58,6 +59,8 @@ export class Core {
   /** Why the connection is unusable, once it is. */
   brokenBy: PgError | undefined = undefined
   readonly writer = new Writer()
+  /** Named prepared statements (`undefined`: unnamed statements only). */
+  statements: StatementCache | undefined = undefined
 
   private rbuf: Buffer = Buffer.allocUnsafe(INITIAL_BUFFER)
   private rlen = 0
@@ -182,10 +185,16 @@ export class Core {
         if (op === undefined) throw new MalformedMessage("RowDescription outside of a statement")
         op.rowDescription(buf, start, end)
         return
-      case Backend.CommandComplete:
+      case Backend.CommandComplete: {
         if (op === undefined) throw new MalformedMessage("CommandComplete outside of a statement")
-        op.commandComplete(readCString(buf, start, end)[0])
+        const tag = readCString(buf, start, end)[0]
+        // the session's prepared statements are gone: forget them (and close none)
+        if ((tag === "DISCARD ALL" || tag === "DEALLOCATE ALL") && this.statements !== undefined) {
+          this.statements.clear()
+        }
+        op.commandComplete(tag)
         return
+      }
       case Backend.ReadyForQuery:
         if (op === undefined) throw new MalformedMessage("ReadyForQuery outside of a statement")
         this.txStatus = statusOf(buf[start])
@@ -238,9 +247,15 @@ export class Core {
         )
         return
       case Backend.ParseComplete:
+        if (op === undefined) throw new MalformedMessage("ParseComplete outside of a statement")
+        op.parseComplete()
+        return
+      case Backend.NoData:
+        if (op === undefined) throw new MalformedMessage("NoData outside of a statement")
+        op.noData()
+        return
       case Backend.BindComplete:
       case Backend.CloseComplete:
-      case Backend.NoData:
       case Backend.ParameterDescription:
       case Backend.PortalSuspended:
       case Backend.CopyOutResponse:
@@ -288,14 +303,35 @@ export class Core {
   }
 
   private next(): void {
-    const op = this.queue.shift()
-    if (op === undefined) {
-      this.notifyReady()
+    for (;;) {
+      const op = this.queue.shift()
+      if (op === undefined) {
+        this.notifyReady()
+        return
+      }
+      let payload: Buffer
+      try {
+        payload = op.build(this.writer)
+      } catch (e) {
+        // a message beyond 2 GiB cannot be framed (PostgreSQL's own limit is 1 GiB)
+        op.finish(
+          new PgInputError({
+            message: `the statement cannot be sent: ${e instanceof Error ? e.message : String(e)}`,
+            sql: op.sql
+          })
+        )
+        continue
+      }
+      this.active = op
+      op.state = "active"
+      this.stream.write(payload)
       return
     }
-    this.active = op
-    op.state = "active"
-    this.stream.write(op.payload)
+  }
+
+  /** A statement that retries itself (a stale cached statement) goes next. */
+  requeue(op: QueryOp): void {
+    this.queue.unshift(op)
   }
 
   private onReadyForQuery(op: QueryOp): void {

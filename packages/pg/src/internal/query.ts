@@ -1,15 +1,74 @@
 /**
  * One statement in flight: collects RowDescription / DataRow / CommandComplete / ErrorResponse
  * until ReadyForQuery. Rows are decoded straight from the read buffer; decoders are resolved
- * once per RowDescription.
+ * once per RowDescription (or once per cached statement).
+ *
+ * A statement's bytes are built when it goes out (`build`), not when it is queued: only then
+ * does the statement cache know whether the statement is prepared, and an op abandoned in the
+ * queue never touches the cache.
  */
 import * as Effect from "effect/Effect"
 import type { Field, QueryResult } from "../PgConnection.js"
 import type { PgError, PgServerError } from "../PgError.js"
-import { DecodeError, type TypeRegistry } from "../PgTypes.js"
+import { DecodeError, type EncodedParam, type TypeRegistry } from "../PgTypes.js"
 import { MalformedMessage, parseCommandTag, readCString } from "./messages.js"
+import { type Decoder, describe, type Prepared, type StatementCache } from "./statements.js"
+import { Frontend, type Writer } from "./writer.js"
 
 export type OpState = "queued" | "active" | "done"
+
+/** What goes on the wire: bytes built up front, or a statement run through the cache. */
+export type Plan =
+  | { readonly _tag: "Fixed"; readonly payload: Buffer }
+  | {
+    readonly _tag: "Cached"
+    readonly cache: StatementCache
+    readonly key: string
+    readonly params: ReadonlyArray<EncodedParam>
+  }
+
+/** What an op needs from the connection core to retry itself. */
+export interface OpHost {
+  readonly txStatus: "idle" | "transaction" | "failed"
+  /** Puts the op back at the head of the queue. */
+  requeue(op: QueryOp): void
+}
+
+/**
+ * The server no longer accepts the cached statement `name`: it was dropped (DEALLOCATE, DISCARD,
+ * 26000) or its result type changed (0A000 from RevalidateCachedQuery). The routine name is
+ * checked, not the message, which is translated under lc_messages.
+ */
+const isStale = (error: PgServerError, name: string): boolean =>
+  (error.code === "26000" && error.message.includes(`"${name}"`)) ||
+  (error.code === "0A000" && (error.routine === "RevalidateCachedQuery" ||
+    error.message.includes("cached plan must not change result type")))
+
+/** Bind into the unnamed portal; `binary` gives per-column result formats. */
+export const writeBind = (
+  w: Writer,
+  statement: string,
+  params: ReadonlyArray<EncodedParam>,
+  binary: Uint8Array | undefined
+): void => {
+  const n = params.length
+  w.begin(Frontend.Bind).cstring("").cstring(statement).int16(n)
+  for (let i = 0; i < n; i++) w.int16(params[i]!.format)
+  w.int16(n)
+  for (let i = 0; i < n; i++) {
+    const value = params[i]!.value
+    if (value === null) w.int32(-1)
+    else if (typeof value === "string") w.lengthString(value)
+    else w.lengthBytes(value)
+  }
+  if (binary === undefined) {
+    w.int16(0)
+  } else {
+    w.int16(binary.length)
+    for (let i = 0; i < binary.length; i++) w.int16(binary[i]!)
+  }
+  w.end()
+}
 
 /** Node's Buffer has a direct UTF-8 slice that skips toString's argument handling. */
 interface FastBuffer extends Buffer {
@@ -28,24 +87,85 @@ export class QueryOp {
   private readonly results: Array<QueryResult> = []
   private fields: ReadonlyArray<Field> = emptyFields
   private names: Array<string> = []
-  private decoders: Array<(text: string) => unknown> = []
+  private decoders: Array<Decoder> = []
+  /** 1 at binary columns (a cached statement); `undefined`: every column is text. */
+  private binary: Uint8Array | undefined = undefined
   private rows: Array<unknown> = []
+  // statement cache bookkeeping
+  /** The cached statement this execution binds (a hit). */
+  private prepared: Prepared | undefined = undefined
+  /** The name this execution parses (a miss), with the cache generation it was sent in. */
+  private parsing: string | undefined = undefined
+  private generation = 0
+  private parsed = false
+  private described: ReadonlyArray<Field> | undefined = undefined
+  private retried = false
 
   constructor(
-    readonly payload: Buffer,
+    readonly plan: Plan,
     readonly sql: string,
     readonly simple: boolean,
     readonly arrayMode: boolean,
     private readonly registry: TypeRegistry,
-    private readonly resume: (effect: Effect.Effect<unknown, PgError>) => void
+    private readonly resume: (effect: Effect.Effect<unknown, PgError>) => void,
+    private readonly host: OpHost
   ) {}
+
+  /** The bytes to send, built when the statement goes out. May throw (a message beyond 2 GiB). */
+  build(w: Writer): Buffer {
+    const plan = this.plan
+    if (plan._tag === "Fixed") return plan.payload
+    const cache = plan.cache
+    const closes = cache.takeCloses()
+    try {
+      for (const name of closes) w.begin(Frontend.Close).int8(0x53 /* S */).cstring(name).end()
+      const hit = cache.get(plan.key)
+      if (hit !== undefined) {
+        this.prepared = hit
+        this.fields = hit.fields
+        this.names = hit.names
+        this.decoders = hit.decoders
+        this.binary = hit.binary
+        writeBind(w, hit.name, plan.params, hit.binary)
+      } else {
+        // first execution: Parse + Describe the statement, then run it in text (the formats
+        // are only known once the RowDescription is back); later ones are Bind/Execute only
+        const name = cache.nextName()
+        const params = plan.params
+        this.parsing = name
+        this.generation = cache.generation
+        w.begin(Frontend.Parse).cstring(name).cstring(this.sql).int16(params.length)
+        for (let i = 0; i < params.length; i++) w.uint32(params[i]!.oid)
+        w.end()
+        w.begin(Frontend.Describe).int8(0x53 /* S */).cstring(name).end()
+        writeBind(w, name, params, undefined)
+      }
+      w.begin(Frontend.Execute).cstring("").int32(0).end()
+      w.begin(Frontend.Sync).end()
+      return w.flush()
+    } catch (e) {
+      w.reset()
+      cache.restoreCloses(closes)
+      this.prepared = undefined
+      this.parsing = undefined
+      throw e
+    }
+  }
+
+  parseComplete(): void {
+    this.parsed = true
+  }
+
+  noData(): void {
+    if (this.parsing !== undefined && this.parsed) this.described = emptyFields
+  }
 
   rowDescription(buf: Buffer, start: number, end: number): void {
     const count = buf.readInt16BE(start)
     let pos = start + 2
     const fields: Array<Field> = new Array(count)
     const names: Array<string> = new Array(count)
-    const decoders: Array<(text: string) => unknown> = new Array(count)
+    const decoders: Array<Decoder> = new Array(count)
     for (let i = 0; i < count; i++) {
       const [name, next] = readCString(buf, pos, end)
       pos = next
@@ -67,7 +187,9 @@ export class QueryOp {
     this.fields = fields
     this.names = names
     this.decoders = decoders
+    this.binary = undefined
     this.rows = []
+    if (this.parsing !== undefined && this.parsed) this.described = fields
   }
 
   dataRow(buf: Buffer, start: number, end: number): void {
@@ -86,6 +208,7 @@ export class QueryOp {
   private decodeRow(buf: Buffer, start: number, end: number): void {
     const count = buf.readInt16BE(start)
     const decoders = this.decoders
+    const binary = this.binary
     if (count !== decoders.length) throw new MalformedMessage("DataRow column count does not match RowDescription")
     let pos = start + 2
     if (this.arrayMode) {
@@ -97,7 +220,9 @@ export class QueryOp {
           row[i] = null
         } else {
           if (pos + len > end) throw new MalformedMessage("DataRow value overruns the message")
-          row[i] = decoders[i]!((buf as FastBuffer).utf8Slice(pos, pos + len))
+          row[i] = binary !== undefined && binary[i] === 1
+            ? (decoders[i] as (bytes: Uint8Array) => unknown)(buf.subarray(pos, pos + len))
+            : (decoders[i] as (text: string) => unknown)((buf as FastBuffer).utf8Slice(pos, pos + len))
           pos += len
         }
       }
@@ -112,7 +237,9 @@ export class QueryOp {
           row[names[i]!] = null
         } else {
           if (pos + len > end) throw new MalformedMessage("DataRow value overruns the message")
-          row[names[i]!] = decoders[i]!((buf as FastBuffer).utf8Slice(pos, pos + len))
+          row[names[i]!] = binary !== undefined && binary[i] === 1
+            ? (decoders[i] as (bytes: Uint8Array) => unknown)(buf.subarray(pos, pos + len))
+            : (decoders[i] as (text: string) => unknown)((buf as FastBuffer).utf8Slice(pos, pos + len))
           pos += len
         }
       }
@@ -126,6 +253,7 @@ export class QueryOp {
     this.fields = emptyFields
     this.names = []
     this.decoders = []
+    this.binary = undefined
     this.rows = []
   }
 
@@ -147,11 +275,49 @@ export class QueryOp {
   /** Delivers success (ReadyForQuery) or `failure`; never twice, never to an abandoned caller. */
   finish(failure?: PgError): void {
     if (this.state === "done") return
+    // the connection is gone on a failure: no cache bookkeeping then
+    if (failure === undefined && this.plan._tag === "Cached" && this.settleCache(this.plan)) return
     this.state = "done"
     if (this.abandoned) return
     if (failure !== undefined) this.resume(Effect.fail(failure))
     else if (this.error !== undefined) this.resume(Effect.fail(this.error))
     else if (this.decodeError !== undefined) this.resume(Effect.fail(this.decodeError))
     else this.resume(Effect.succeed(this.simple ? this.results : this.result))
+  }
+
+  /**
+   * Records what the server now holds (a statement it parsed is cached, or closed later when it
+   * could not be described); drops a stale cached statement and, outside a transaction block,
+   * retries once with a fresh Parse. Returns true when the op was requeued.
+   */
+  private settleCache(plan: Extract<Plan, { _tag: "Cached" }>): boolean {
+    const cache = plan.cache
+    const parsing = this.parsing
+    if (parsing !== undefined) {
+      // a DISCARD/DEALLOCATE ALL since it was sent dropped it already
+      if (!this.parsed || this.generation !== cache.generation) return false
+      if (this.described !== undefined) cache.add(plan.key, describe(parsing, this.described, this.registry))
+      else cache.pendingCloses.push(parsing)
+      return false
+    }
+    const prepared = this.prepared
+    if (prepared === undefined || this.error === undefined || !isStale(this.error, prepared.name)) return false
+    cache.invalidate(plan.key, prepared.name)
+    // in a transaction block the error aborted the transaction: the caller must see it. Outside
+    // one, the implicit transaction of this Sync group ran nothing else, so a retry is safe.
+    if (this.abandoned || this.retried || this.host.txStatus !== "idle") return false
+    this.retried = true
+    this.error = undefined
+    this.decodeError = undefined
+    this.results.length = 0
+    this.fields = emptyFields
+    this.names = []
+    this.decoders = []
+    this.binary = undefined
+    this.rows = []
+    this.prepared = undefined
+    this.state = "queued"
+    this.host.requeue(this)
+    return true
   }
 }
