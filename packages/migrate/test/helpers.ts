@@ -1,5 +1,6 @@
 import { MigrationSource } from "@berth/migrate"
 import type * as Migrator from "@berth/migrate/Migrator"
+import { EffectSql } from "@berth/sql"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Redacted } from "effect"
@@ -9,15 +10,22 @@ let counter = 0
 /** A fresh schema name per test, so tests in one file (one database) do not meet. */
 export const freshSchema = (prefix = "s"): string => `${prefix}_${process.pid}_${++counter}`
 
-/** A SqlClient on the file's test database (a pool of its own, like a separate replica). */
+/**
+ * A SqlClient on the file's test database (a pool of its own, like a separate replica):
+ * Berth's `@effect/sql` client by default, `@effect/sql-pg`'s with
+ * `BERTH_MIGRATE_CLIENT=effect-sql-pg` (the migrator runs on any SqlClient).
+ */
 export const SqlLive = (options?: { readonly applicationName?: string; readonly maxConnections?: number }) =>
-  Layer.suspend(() =>
-    PgClient.layer({
-      url: Redacted.make(process.env["DATABASE_URL"]!),
-      applicationName: options?.applicationName ?? "berth-migrate-test",
-      maxConnections: options?.maxConnections ?? 4
-    })
-  )
+  Layer.suspend((): Layer.Layer<SqlClient.SqlClient, unknown> => {
+    const url = new URL(process.env["DATABASE_URL"]!)
+    url.searchParams.set("application_name", options?.applicationName ?? "berth-migrate-test")
+    return process.env["BERTH_MIGRATE_CLIENT"] === "effect-sql-pg"
+      ? PgClient.layer({
+        url: Redacted.make(url.toString()),
+        maxConnections: options?.maxConnections ?? 4
+      })
+      : EffectSql.layerUrl(url.toString(), { maxOpen: options?.maxConnections ?? 4 })
+  })
 
 /** Runs raw SQL on the client. */
 export const exec = (text: string) => Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(text))

@@ -21,7 +21,7 @@ import type * as SqlConnection from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
 import type { Scope } from "effect"
-import { Chunk, Context, Effect, Layer, Predicate, Queue, Redacted, Schedule, Stream } from "effect"
+import { Chunk, Context, Effect, Layer, Option, Predicate, Queue, Redacted, Schedule, Stream } from "effect"
 import * as Db from "./Db.js"
 import type { DbError } from "./DbError.js"
 import * as Observe from "./internal/observe.js"
@@ -191,7 +191,7 @@ export const make = (
       transformRows
     })
 
-    const withTransaction = <R, E, A>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
+    const berthTransaction = <R, E, A>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
       Effect.provideService(
         Effect.catchAll(
           Tx.transaction(Effect.mapError(effect, (error) => new UserError({ error }))),
@@ -200,6 +200,15 @@ export const make = (
         ),
         Db.Db,
         db
+      )
+    // Code that pinned a reserved connection as @effect/sql's TransactionConnection (as
+    // migrators do) expects transactions on that very connection: keep @effect/sql's own
+    // behaviour there. Everywhere else a transaction is a Berth transaction.
+    const effectSqlTransaction = client.withTransaction
+    const withTransaction = <R, E, A>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
+      Effect.flatMap(
+        Effect.serviceOption(SqlClient.TransactionConnection),
+        (pinned) => Option.isSome(pinned) ? effectSqlTransaction(effect) : berthTransaction(effect)
       )
 
     // LISTEN holds a session for as long as the stream runs, so it gets a dedicated

@@ -1,20 +1,24 @@
 /**
  * The SqlClient the CLI runs on, built from `--database-url` / `DATABASE_URL` (or, when
- * neither is set, the `PG*` environment variables the driver reads). The only place the
- * CLI names a driver: swap this module to run it on another SqlClient.
+ * neither is set, the libpq `PG*` environment variables): Berth's own `@effect/sql` client on
+ * a small `@berth/sql` pool. The only place the CLI names a driver.
  *
  * @internal
  */
-import { PgClient } from "@effect/sql-pg"
+import { EffectSql } from "@berth/sql"
 import type * as SqlClient from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
-import { Duration, type Layer, Redacted } from "effect"
+import { SqlError } from "@effect/sql/SqlError"
+import { Layer } from "effect"
 
 /** A small pool: the migrator pins one connection; reads may use a second. */
-export const layer = (url: string | undefined): Layer.Layer<SqlClient.SqlClient, SqlError> =>
-  PgClient.layer({
-    ...(url === undefined || url === "" ? {} : { url: Redacted.make(url) }),
-    applicationName: "berth-migrate",
-    maxConnections: 2,
-    connectTimeout: Duration.seconds(10)
-  })
+export const layer = (url: string | undefined): Layer.Layer<SqlClient.SqlClient, SqlError> => {
+  const options = { maxOpen: 2 }
+  const live = url === undefined || url === "" ? EffectSql.layerConfig(options) : EffectSql.layerUrl(url, options)
+  return live.pipe(
+    Layer.mapError((error) =>
+      error instanceof SqlError
+        ? error
+        : new SqlError({ cause: error, message: "message" in error ? String(error.message) : String(error) })
+    )
+  )
+}
