@@ -11,10 +11,10 @@ import * as Runner from "../src/Runner.js"
 // Every workload with --quick sizes, for Berth (where it has a contender), the `pg` peer and
 // the limits, so the harness, each workload's setup and invariant checks cannot rot.
 const expected: Record<string, ReadonlyArray<string>> = {
-  A: ["pg", "raw", "pgbench", "berth-pg"],
-  B: ["pg", "raw"],
+  A: ["pg", "raw", "pgbench", "berth-pg", "berth-sql"],
+  B: ["pg", "raw", "berth"],
   C: ["pg", "raw"],
-  D: ["pg", "pgbench"],
+  D: ["pg", "pgbench", "berth"],
   E: ["semaphore", "pg", "berth-pool"],
   F: ["pg", "raw", "berth-pg", "pgbench"]
 }
