@@ -208,6 +208,8 @@ export class QueryOp {
   private decodeRow(buf: Buffer, start: number, end: number): void {
     const count = buf.readInt16BE(start)
     const decoders = this.decoders
+    // binary values are plain Uint8Array views of the read buffer, valid during the decoder call
+    // only (a Buffer view would turn a decoder's `slice()` copy into another view)
     const binary = this.binary
     if (count !== decoders.length) throw new MalformedMessage("DataRow column count does not match RowDescription")
     let pos = start + 2
@@ -221,7 +223,7 @@ export class QueryOp {
         } else {
           if (pos + len > end) throw new MalformedMessage("DataRow value overruns the message")
           row[i] = binary !== undefined && binary[i] === 1
-            ? (decoders[i] as (bytes: Uint8Array) => unknown)(buf.subarray(pos, pos + len))
+            ? (decoders[i] as (bytes: Uint8Array) => unknown)(new Uint8Array(buf.buffer, buf.byteOffset + pos, len))
             : (decoders[i] as (text: string) => unknown)((buf as FastBuffer).utf8Slice(pos, pos + len))
           pos += len
         }
@@ -238,7 +240,7 @@ export class QueryOp {
         } else {
           if (pos + len > end) throw new MalformedMessage("DataRow value overruns the message")
           row[names[i]!] = binary !== undefined && binary[i] === 1
-            ? (decoders[i] as (bytes: Uint8Array) => unknown)(buf.subarray(pos, pos + len))
+            ? (decoders[i] as (bytes: Uint8Array) => unknown)(new Uint8Array(buf.buffer, buf.byteOffset + pos, len))
             : (decoders[i] as (text: string) => unknown)((buf as FastBuffer).utf8Slice(pos, pos + len))
           pos += len
         }
