@@ -5,13 +5,17 @@
  *
  * @since 0.1.0
  */
+import type * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type * as tls from "node:tls"
 import { Core } from "./internal/core.js"
+import { PortalOp } from "./internal/portal.js"
 import { type Plan, QueryOp, writeBind } from "./internal/query.js"
 import { hostLabel, negotiateTls, openSocket, tlsOptions } from "./internal/socket.js"
 import { startup } from "./internal/startup.js"
@@ -89,6 +93,27 @@ export interface QueryResult<Row = Record<string, unknown>> {
 export interface QueryOptions {
   /** `object` (default): rows keyed by column name; `array`: rows as arrays in column order. */
   readonly rowMode?: "object" | "array"
+}
+
+/**
+ * Options of {@link PgConnection.stream}.
+ *
+ * @example
+ * ```ts
+ * import { PgConnection } from "@berth/pg"
+ * import { Stream } from "effect"
+ *
+ * declare const conn: PgConnection.PgConnection
+ * const ids = conn.stream("select g from generate_series(1, 1000000) g", [], { fetchSize: 5000 }).pipe(
+ *   Stream.map((row) => row.g as number)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface StreamOptions extends QueryOptions {
+  /** Rows per Execute (default 1000): the memory bound, and the round trips, of the stream. */
+  readonly fetchSize?: number
 }
 
 /**
@@ -172,6 +197,26 @@ export interface PgConnection {
     ): Effect.Effect<QueryResult<ReadonlyArray<unknown>>, PgError>
     (sql: string, params?: ReadonlyArray<unknown>, options?: QueryOptions): Effect.Effect<QueryResult, PgError>
   }
+  /**
+   * The rows of one statement as a pull-based Stream over a portal: `fetchSize` rows per
+   * round trip (default 1000), the next chunk requested only when the consumer took the last
+   * one. The stream holds the connection until it ends (other calls queue behind it) and runs in
+   * one implicit transaction when no transaction block is open. Ending early (take, interruption,
+   * a downstream failure) closes the portal — cancelling an Execute in flight — and leaves the
+   * connection reusable; a server or decode error fails the stream.
+   */
+  readonly stream: {
+    (
+      sql: string,
+      params: ReadonlyArray<unknown> | undefined,
+      options: StreamOptions & { readonly rowMode: "array" }
+    ): Stream.Stream<ReadonlyArray<unknown>, PgError>
+    (
+      sql: string,
+      params?: ReadonlyArray<unknown>,
+      options?: StreamOptions
+    ): Stream.Stream<Record<string, unknown>, PgError>
+  }
   /** Simple query protocol: a script of one or more statements, no parameters; one result each. */
   readonly simpleQuery: (sql: string) => Effect.Effect<ReadonlyArray<QueryResult>, PgError>
   /** From the last ReadyForQuery. */
@@ -233,6 +278,7 @@ export interface ConnectOptions {
 }
 
 const DEFAULT_STATEMENT_CACHE = 256
+const DEFAULT_FETCH_SIZE = 1000
 
 const DEFAULT_CONNECT_TIMEOUT = Duration.seconds(30)
 const DEFAULT_CANCEL_TIMEOUT = Duration.seconds(5)
@@ -265,8 +311,16 @@ const encodeParams = (
   return encoded
 }
 
-/** Parse/Bind/Describe/Execute/Sync for the unnamed statement, every column in text. */
-const unnamedPlan = (core: Core, sql: string, encoded: ReadonlyArray<PgTypes.EncodedParam>): Plan | PgInputError => {
+/**
+ * Parse/Bind/Describe/Execute for the unnamed statement, every column in text; then Sync, or for
+ * a stream (`fetchSize` > 0) a row-limited Execute and Flush.
+ */
+const unnamedPlan = (
+  core: Core,
+  sql: string,
+  encoded: ReadonlyArray<PgTypes.EncodedParam>,
+  fetchSize = 0
+): Plan | PgInputError => {
   const w = core.writer
   try {
     const n = encoded.length
@@ -275,8 +329,9 @@ const unnamedPlan = (core: Core, sql: string, encoded: ReadonlyArray<PgTypes.Enc
     w.end()
     writeBind(w, "", encoded, undefined)
     w.begin(Frontend.Describe).int8(0x50 /* P */).cstring("").end()
-    w.begin(Frontend.Execute).cstring("").int32(0).end()
-    w.begin(Frontend.Sync).end()
+    w.begin(Frontend.Execute).cstring("").int32(fetchSize).end()
+    if (fetchSize > 0) w.begin(Frontend.Flush).end()
+    else w.begin(Frontend.Sync).end()
   } catch (e) {
     // a message beyond 2 GiB cannot be framed (PostgreSQL's own limit is 1 GiB)
     w.reset()
@@ -348,13 +403,42 @@ class Connection implements PgConnection {
     options?: QueryOptions
   ): Effect.Effect<never, PgError> =>
     // the row shape follows rowMode; the overloads of PgConnection["query"] say which
-    this.run<never>(sql, false, options?.rowMode === "array", () => {
-      const encoded = encodeParams(this.registry, sql, params)
-      if (encoded instanceof PgInputError) return encoded
-      const cache = this.core.statements
-      if (cache === undefined) return unnamedPlan(this.core, sql, encoded)
-      return { _tag: "Cached", cache, key: cacheKey(sql, encoded.map((p) => p.oid)), params: encoded }
+    this.run<never>(sql, false, options?.rowMode === "array", () => this.plan(sql, params))
+
+  private plan(sql: string, params: ReadonlyArray<unknown>, fetchSize = 0): Plan | PgInputError {
+    const encoded = encodeParams(this.registry, sql, params)
+    if (encoded instanceof PgInputError) return encoded
+    const cache = this.core.statements
+    if (cache === undefined) return unnamedPlan(this.core, sql, encoded, fetchSize)
+    return { _tag: "Cached", cache, key: cacheKey(sql, encoded.map((p) => p.oid)), params: encoded }
+  }
+
+  stream: PgConnection["stream"] = (
+    sql: string,
+    params: ReadonlyArray<unknown> = [],
+    options?: StreamOptions
+  ): Stream.Stream<never, PgError> => {
+    const core = this.core
+    const fetchSize = options?.fetchSize ?? DEFAULT_FETCH_SIZE
+    const acquire = Effect.suspend((): Effect.Effect<PortalOp, PgError> => {
+      if (!(Number.isSafeInteger(fetchSize) && fetchSize >= 1 && fetchSize <= 2147483647)) {
+        return Effect.fail(new PgInputError({ message: `fetchSize must be a positive integer, got ${fetchSize}`, sql }))
+      }
+      if (core.phase === "closed") return Effect.fail(core.unusable())
+      const plan = this.plan(sql, params, fetchSize)
+      if (plan instanceof PgInputError) return Effect.fail(plan)
+      const op = new PortalOp(plan, sql, options?.rowMode === "array", this.registry, core, fetchSize)
+      core.enqueue(op)
+      return Effect.succeed(op)
     })
+    return Stream.unwrapScoped(
+      Effect.map(
+        Effect.acquireRelease(acquire, (op) => Effect.sync(() => op.release())),
+        // the row shape follows rowMode; the overloads of PgConnection["stream"] say which
+        (op) => Stream.repeatEffectChunkOption(op.pull as Effect.Effect<Chunk.Chunk<never>, Option.Option<PgError>>)
+      )
+    )
+  }
 
   simpleQuery = (sql: string): Effect.Effect<ReadonlyArray<QueryResult>, PgError> =>
     this.run<ReadonlyArray<QueryResult>>(sql, true, false, () => {

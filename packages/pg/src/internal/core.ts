@@ -204,6 +204,7 @@ export class Core {
         const fields = parseErrorFields(buf, start, end)
         if (op !== undefined) {
           op.error ??= serverError(fields, op.sql)
+          op.serverErrorArrived()
         } else {
           this.idleFatal = serverError(fields, undefined)
         }
@@ -254,10 +255,13 @@ export class Core {
         if (op === undefined) throw new MalformedMessage("NoData outside of a statement")
         op.noData()
         return
+      case Backend.PortalSuspended:
+        if (op === undefined) throw new MalformedMessage("PortalSuspended outside of a statement")
+        op.portalSuspended()
+        return
       case Backend.BindComplete:
       case Backend.CloseComplete:
       case Backend.ParameterDescription:
-      case Backend.PortalSuspended:
       case Backend.CopyOutResponse:
       case Backend.CopyBothResponse:
       case Backend.CopyData:

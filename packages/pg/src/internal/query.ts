@@ -30,8 +30,13 @@ export type Plan =
 /** What an op needs from the connection core to retry itself. */
 export interface OpHost {
   readonly txStatus: "idle" | "transaction" | "failed"
+  readonly writer: Writer
   /** Puts the op back at the head of the queue. */
   requeue(op: QueryOp): void
+  /** Writes to the socket (a no-op once the connection is closed). */
+  write(buf: Buffer): void
+  /** The caller of `op` is gone: dequeue it, or cancel and drain it. */
+  interrupt(op: QueryOp): void
 }
 
 /**
@@ -85,12 +90,12 @@ export class QueryOp {
   /** A value the registry could not decode: the statement fails, the connection is fine. */
   decodeError: DecodeError | undefined = undefined
   private readonly results: Array<QueryResult> = []
-  private fields: ReadonlyArray<Field> = emptyFields
+  protected fields: ReadonlyArray<Field> = emptyFields
   private names: Array<string> = []
   private decoders: Array<Decoder> = []
   /** 1 at binary columns (a cached statement); `undefined`: every column is text. */
   private binary: Uint8Array | undefined = undefined
-  private rows: Array<unknown> = []
+  protected rows: Array<unknown> = []
   // statement cache bookkeeping
   /** The cached statement this execution binds (a hit). */
   private prepared: Prepared | undefined = undefined
@@ -108,7 +113,7 @@ export class QueryOp {
     readonly arrayMode: boolean,
     private readonly registry: TypeRegistry,
     private readonly resume: (effect: Effect.Effect<unknown, PgError>) => void,
-    private readonly host: OpHost
+    protected readonly host: OpHost
   ) {}
 
   /** The bytes to send, built when the statement goes out. May throw (a message beyond 2 GiB). */
@@ -140,8 +145,7 @@ export class QueryOp {
         w.begin(Frontend.Describe).int8(0x53 /* S */).cstring(name).end()
         writeBind(w, name, params, undefined)
       }
-      w.begin(Frontend.Execute).cstring("").int32(0).end()
-      w.begin(Frontend.Sync).end()
+      this.writeExecute(w)
       return w.flush()
     } catch (e) {
       w.reset()
@@ -151,6 +155,18 @@ export class QueryOp {
       throw e
     }
   }
+
+  /** What follows Bind: Execute every row, then Sync. */
+  protected writeExecute(w: Writer): void {
+    w.begin(Frontend.Execute).cstring("").int32(0).end()
+    w.begin(Frontend.Sync).end()
+  }
+
+  /** A PortalSuspended (only a row-limited Execute produces one). */
+  portalSuspended(): void {}
+
+  /** An ErrorResponse arrived (already recorded in `error`). */
+  serverErrorArrived(): void {}
 
   parseComplete(): void {
     this.parsed = true
@@ -287,12 +303,15 @@ export class QueryOp {
     else this.resume(Effect.succeed(this.simple ? this.results : this.result))
   }
 
+  /** Subclasses reset their own state before a retry. */
+  protected resetForRetry(): void {}
+
   /**
    * Records what the server now holds (a statement it parsed is cached, or closed later when it
    * could not be described); drops a stale cached statement and, outside a transaction block,
    * retries once with a fresh Parse. Returns true when the op was requeued.
    */
-  private settleCache(plan: Extract<Plan, { _tag: "Cached" }>): boolean {
+  protected settleCache(plan: Extract<Plan, { _tag: "Cached" }>): boolean {
     const cache = plan.cache
     const parsing = this.parsing
     if (parsing !== undefined) {
@@ -318,6 +337,7 @@ export class QueryOp {
     this.binary = undefined
     this.rows = []
     this.prepared = undefined
+    this.resetForRetry()
     this.state = "queued"
     this.host.requeue(this)
     return true

@@ -117,6 +117,7 @@ export const Frontend = {
   CopyFail: 0x66, // f
   Describe: 0x44, // D
   Execute: 0x45, // E
+  Flush: 0x48, // H
   Parse: 0x50, // P
   Password: 0x70, // p (also SASLInitialResponse / SASLResponse)
   Query: 0x51, // Q
