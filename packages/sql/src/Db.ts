@@ -113,14 +113,14 @@ const hostOf = (config: PgConfig.PgConfig): { readonly host: string; readonly po
 // Read through a function: the status changes under our feet, so no narrowing across awaits.
 const statusOf = (conn: PgConnection.PgConnection): string => conn.transactionStatus
 
-const releaseHygiene =
-  (resetOnRelease: boolean, timeout: Duration.Duration) =>
-  (conn: PgConnection.PgConnection): Effect.Effect<"reuse" | "destroy"> =>
+const reuse: Effect.Effect<"reuse" | "destroy"> = Effect.succeed("reuse")
+const destroy: Effect.Effect<"reuse" | "destroy"> = Effect.succeed("destroy")
+
+const releaseHygiene = (resetOnRelease: boolean, timeout: Duration.Duration) => {
+  // The slow path talks to the server, so it is bounded; past the bound the connection is
+  // destroyed rather than handed on in an unknown state.
+  const clean = (conn: PgConnection.PgConnection): Effect.Effect<"reuse" | "destroy"> =>
     Effect.gen(function*() {
-      // The status of the last ReadyForQuery is stale while an interrupted statement is still
-      // being cancelled and drained, so wait for the connection to settle first.
-      yield* conn.awaitReady
-      if (conn.isBroken) return "destroy" as const
       if (conn.transactionStatus !== "idle") {
         const rolledBack = yield* Effect.exit(conn.simpleQuery("ROLLBACK"))
         if (rolledBack._tag === "Failure" || statusOf(conn) !== "idle") return "destroy" as const
@@ -133,6 +133,17 @@ const releaseHygiene =
     }).pipe(
       Effect.timeoutTo({ duration: timeout, onTimeout: () => "destroy" as const, onSuccess: (decision) => decision })
     )
+  // The status of the last ReadyForQuery is stale while an interrupted statement is still
+  // being cancelled and drained, so wait for the connection to settle first (bounded by the
+  // connection's cancel timeout). The common case — idle, nothing to reset — costs nothing.
+  return (conn: PgConnection.PgConnection): Effect.Effect<"reuse" | "destroy"> =>
+    Effect.flatMap(conn.awaitReady, () =>
+      conn.isBroken
+        ? destroy
+        : conn.transactionStatus === "idle" && !resetOnRelease
+        ? reuse
+        : clean(conn))
+}
 
 const describe = (config: PgConfig.PgConfig): string => {
   const { host, port } = hostOf(config)
