@@ -71,6 +71,28 @@ describe("PgConnection.stream (rows over a portal)", () => {
       }
     }))
 
+  it.scopedLive("race: streams ended at random moments never cancel a later statement", () =>
+    Effect.gen(function*() {
+      const conn = yield* connectTest()
+      const queued = []
+      for (let i = 0; i < 40; i++) {
+        // each stream ends early, often with an Execute in flight (a slow chunk being computed)
+        yield* Effect.fork(
+          Stream.runDrain(
+            conn.stream("select g, pg_sleep(0.002) from generate_series(1, 1000) g", [], { fetchSize: 3 }).pipe(
+              Stream.take(1 + Math.floor(Math.random() * 10))
+            )
+          )
+        )
+        // a statement queued behind it, which a stray CancelRequest would fail with 57014
+        queued.push(yield* Effect.fork(conn.query("select pg_sleep(0.001), $1::int as i", [i])))
+      }
+      for (let i = 0; i < queued.length; i++) {
+        expect((yield* Fiber.join(queued[i]!)).rows[0]!.i).toBe(i)
+      }
+      expect(conn.isBroken).toBe(false)
+    }), { timeout: 120_000 })
+
   it.scopedLive("interrupting the consuming fiber closes the portal", () =>
     Effect.gen(function*() {
       const conn = yield* connectTest()
