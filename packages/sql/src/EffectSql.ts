@@ -143,11 +143,16 @@ export const make = (
 ): Effect.Effect<PgClient.PgClient, never, Db.Db | Reactivity.Reactivity | Scope.Scope> =>
   Effect.gen(function*() {
     const db = yield* Db.Db
+    // @effect/sql already opens a span per statement (with the OpenTelemetry attributes
+    // below), so Berth records its metrics without a second span.
+    const target: Observe.Target = { ...db.target, spans: false }
+    const run: Run = (sql, params, queryOptions) =>
+      Observe.statement(target, sql, db.withConnection((conn) => conn.query(sql, params, queryOptions)))
     const runSimple: RunSimple = (sql) =>
-      Observe.statement(db.target, sql, db.withConnection((conn) => conn.simpleQuery(sql)))
+      Observe.statement(target, sql, db.withConnection((conn) => conn.simpleQuery(sql)))
     const stream = (sql: string, params: ReadonlyArray<unknown>) =>
       Stream.provideService(Rows.stream(sql, params), Db.Db, db)
-    const connection = makeConnection(db.run, runSimple, stream)
+    const connection = makeConnection(run, runSimple, stream)
     const spanAttributes: Record<string, unknown> = {
       "db.system.name": "postgresql",
       "db.namespace": db.target.database,
@@ -173,8 +178,8 @@ export const make = (
         Effect.provideService(db.withConnection(f), Session.CurrentSession, session)
       return makeConnection(
         (sql, params, queryOptions) =>
-          Observe.statement(db.target, sql, pinned((c) => c.query(sql, params, queryOptions))),
-        (sql) => Observe.statement(db.target, sql, pinned((c) => c.simpleQuery(sql))),
+          Observe.statement(target, sql, pinned((c) => c.query(sql, params, queryOptions))),
+        (sql) => Observe.statement(target, sql, pinned((c) => c.simpleQuery(sql))),
         (sql, params) =>
           Stream.provideService(
             Stream.provideService(Rows.stream(sql, params), Db.Db, db),
