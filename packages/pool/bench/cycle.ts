@@ -6,7 +6,7 @@
  *
  *   node --conditions=source --import tsx packages/pool/bench/cycle.ts [cycles] [rounds]
  */
-import { Effect, Pool as EffectPool } from "effect"
+import { Effect, Pool as EffectPool, type Scope } from "effect"
 import { Pool } from "../src/index.js"
 
 const cycles = Number(process.argv[2] ?? 200_000)
@@ -16,7 +16,7 @@ const fibers = 64
 
 interface Contender {
   readonly name: string
-  readonly make: Effect.Effect<(work: Effect.Effect<void>) => Effect.Effect<void>, never, import("effect").Scope.Scope>
+  readonly make: Effect.Effect<(work: Effect.Effect<void>) => Effect.Effect<void>, never, Scope.Scope>
 }
 
 const contenders: ReadonlyArray<Contender> = [
@@ -92,7 +92,8 @@ const median = (xs: Array<number>) => {
 }
 
 const main = Effect.gen(function*() {
-  for (const contended of [false, true]) {
+  const modes = process.argv[4] === "contended" ? [true] : process.argv[4] === "uncontended" ? [false] : [false, true]
+  for (const contended of modes) {
     const samples = new Map<string, Array<number>>(contenders.map((c) => [c.name, []]))
     for (let round = 0; round < rounds; round++) {
       for (const contender of contenders) samples.get(contender.name)!.push(yield* measure(contender, contended))

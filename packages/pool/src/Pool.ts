@@ -329,7 +329,9 @@ export const get = <A, E>(self: Pool<A, E>): Effect.Effect<A, E | PoolTimeout | 
 }
 
 /**
- * Leases a resource for the duration of `f` (a `get` in its own scope).
+ * Leases a resource for the duration of `f`: the same lease as {@link get}, without a
+ * `Scope` (the resource goes back when `f` ends, however it ends). The cheapest way to
+ * borrow a resource.
  *
  * @example
  * ```ts
@@ -348,18 +350,21 @@ export const get = <A, E>(self: Pool<A, E>): Effect.Effect<A, E | PoolTimeout | 
 export const use: {
   <A, B, E2, R2>(
     f: (resource: A) => Effect.Effect<B, E2, R2>
-  ): <E>(self: Pool<A, E>) => Effect.Effect<B, E | E2 | PoolTimeout | PoolClosed, Exclude<R2, Scope.Scope>>
+  ): <E>(self: Pool<A, E>) => Effect.Effect<B, E | E2 | PoolTimeout | PoolClosed, R2>
   <A, E, B, E2, R2>(
     self: Pool<A, E>,
     f: (resource: A) => Effect.Effect<B, E2, R2>
-  ): Effect.Effect<B, E | E2 | PoolTimeout | PoolClosed, Exclude<R2, Scope.Scope>>
+  ): Effect.Effect<B, E | E2 | PoolTimeout | PoolClosed, R2>
 } = dual(
   2,
   <A, E, B, E2, R2>(
     self: Pool<A, E>,
     f: (resource: A) => Effect.Effect<B, E2, R2>
-  ): Effect.Effect<B, E | E2 | PoolTimeout | PoolClosed, Exclude<R2, Scope.Scope>> =>
-    Effect.scoped(Effect.flatMap(get(self), f))
+  ): Effect.Effect<B, E | E2 | PoolTimeout | PoolClosed, R2> =>
+    internal.toImpl(self).use(
+      f as (resource: unknown) => Effect.Effect<B, E2, R2>,
+      internal.toImpl(self).config.leakDetectionThreshold === Infinity ? undefined : new Error("Pool.use")
+    ) as Effect.Effect<B, E | E2 | PoolTimeout | PoolClosed, R2>
 )
 
 /**

@@ -211,6 +211,34 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
   }
 
   /**
+   * `use` without a Scope: the lease is the region of `f`, released by `onExit`. Same state
+   * machine as `get`, one allocation-light layer fewer.
+   */
+  use<B, E2, R2>(
+    f: (resource: A) => Effect.Effect<B, E2, R2>,
+    site: Error | undefined
+  ): Effect.Effect<B, GetError<E> | E2, R2> {
+    return Effect.uninterruptibleMask((restore) => {
+      const entry = this.takeIdleFast()
+      if (entry !== undefined) {
+        this.counters.acquireCount++
+        return this.runLease(restore, entry, f, site)
+      }
+      return Effect.flatMap(this.acquireSlow(restore), (entry) => this.runLease(restore, entry, f, site))
+    })
+  }
+
+  private runLease<B, E2, R2>(
+    restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>,
+    entry: Entry<A>,
+    f: (resource: A) => Effect.Effect<B, E2, R2>,
+    site: Error | undefined
+  ): Effect.Effect<B, E2, R2> {
+    if (this.config.leakDetectionThreshold !== Infinity) this.watchLeak(entry, site)
+    return Effect.onExit(restore(Effect.suspend(() => f(entry.resource))), (exit) => this.release(entry, exit))
+  }
+
+  /**
    * The uncontended case: an idle resource that needs no validation and no hook. Entries
    * that may not be handed out (expired, unusable) are destroyed on the way.
    */
