@@ -10,11 +10,13 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
 import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Take from "effect/Take"
 import type * as tls from "node:tls"
-import { Core } from "./internal/core.js"
+import { Core, type Listener } from "./internal/core.js"
 import { PortalOp } from "./internal/portal.js"
 import { type Plan, QueryOp, writeBind } from "./internal/query.js"
 import { hostLabel, negotiateTls, openSocket, tlsOptions } from "./internal/socket.js"
@@ -217,6 +219,15 @@ export interface PgConnection {
       options?: StreamOptions
     ): Stream.Stream<Record<string, unknown>, PgError>
   }
+  /**
+   * `LISTEN channel` as a Stream of that channel's notifications, emitting from the moment the
+   * LISTEN is acknowledged. Subscribers are independent (each has its own unbounded buffer); the
+   * last one to end sends `UNLISTEN`. The stream fails when the connection is lost. The channel
+   * name is quoted as an identifier: `listen("Jobs")` listens to `Jobs`, case kept.
+   */
+  readonly listen: (channel: string) => Stream.Stream<Notification, PgError>
+  /** `pg_notify(channel, payload)`, the payload bound as a parameter. */
+  readonly notify: (channel: string, payload?: string) => Effect.Effect<void, PgError>
   /** Simple query protocol: a script of one or more statements, no parameters; one result each. */
   readonly simpleQuery: (sql: string) => Effect.Effect<ReadonlyArray<QueryResult>, PgError>
   /** From the last ReadyForQuery. */
@@ -343,6 +354,19 @@ const unnamedPlan = (
   return { _tag: "Fixed", payload: w.flush() }
 }
 
+/** A channel is an identifier: non-empty, no NUL, at most 63 bytes (NAMEDATALEN - 1). */
+const channelError = (channel: string): PgInputError | undefined => {
+  if (channel.length === 0 || channel.includes("\0") || Buffer.byteLength(channel) > 63) {
+    return new PgInputError({
+      message: "a channel name must be 1 to 63 bytes without NUL (PostgreSQL would truncate or refuse it)",
+      sql: undefined
+    })
+  }
+  return undefined
+}
+
+const quoteIdentifier = (name: string): string => `"${name.replaceAll("\"", "\"\"")}"`
+
 class Connection implements PgConnection {
   constructor(
     readonly core: Core,
@@ -438,6 +462,54 @@ class Connection implements PgConnection {
         (op) => Stream.repeatEffectChunkOption(op.pull as Effect.Effect<Chunk.Chunk<never>, Option.Option<PgError>>)
       )
     )
+  }
+
+  /** Subscribers per channel: LISTEN is sent by each, UNLISTEN by the last to leave. */
+  private readonly channels = new Map<string, number>()
+
+  listen = (channel: string): Stream.Stream<Notification, PgError> => {
+    const invalid = channelError(channel)
+    if (invalid !== undefined) return Stream.fail(invalid)
+    const core = this.core
+    const quoted = quoteIdentifier(channel)
+    const register = Effect.map(Queue.unbounded<Take.Take<Notification, PgError>>(), (queue) => {
+      const listener: Listener = {
+        notify: (n) => {
+          if (n.channel === channel) Queue.unsafeOffer(queue, Take.of(n))
+        },
+        fail: (e) => {
+          Queue.unsafeOffer(queue, Take.fail(e))
+        }
+      }
+      core.listeners.add(listener)
+      this.channels.set(channel, (this.channels.get(channel) ?? 0) + 1)
+      return { queue, listener }
+    })
+    const unregister = ({ listener, queue }: Effect.Effect.Success<typeof register>) =>
+      Effect.suspend(() => {
+        core.listeners.delete(listener)
+        const left = (this.channels.get(channel) ?? 1) - 1
+        if (left > 0) this.channels.set(channel, left)
+        else this.channels.delete(channel)
+        const unlisten = left === 0 && core.phase !== "closed"
+          ? Effect.ignore(this.simpleQuery(`UNLISTEN ${quoted}`))
+          : Effect.void
+        return Effect.zipRight(unlisten, Queue.shutdown(queue))
+      })
+    return Stream.unwrapScoped(
+      Effect.gen(this, function*() {
+        const { queue } = yield* Effect.acquireRelease(register, unregister)
+        // every subscriber waits for its own LISTEN (idempotent on the server) to be acknowledged
+        yield* this.simpleQuery(`LISTEN ${quoted}`)
+        return Stream.flattenTake(Stream.fromQueue(queue))
+      })
+    )
+  }
+
+  notify = (channel: string, payload = ""): Effect.Effect<void, PgError> => {
+    const invalid = channelError(channel)
+    if (invalid !== undefined) return Effect.fail(invalid)
+    return Effect.asVoid(this.query("select pg_catalog.pg_notify($1::text, $2::text)", [channel, payload]))
   }
 
   simpleQuery = (sql: string): Effect.Effect<ReadonlyArray<QueryResult>, PgError> =>

@@ -39,6 +39,12 @@ export interface CoreOptions {
   readonly maxMessageBytes: number
 }
 
+export interface Listener {
+  notify(notification: Notification): void
+  /** The connection is gone. */
+  fail(error: PgError): void
+}
+
 const INITIAL_BUFFER = 64 * 1024
 
 type TxStatus = "idle" | "transaction" | "failed"
@@ -59,6 +65,8 @@ export class Core {
   /** Why the connection is unusable, once it is. */
   brokenBy: PgError | undefined = undefined
   readonly writer = new Writer()
+  /** Subscribers of `listen` streams (every notification; they filter by channel). */
+  readonly listeners = new Set<Listener>()
   /** Named prepared statements (`undefined`: unnamed statements only). */
   statements: StatementCache | undefined = undefined
 
@@ -233,9 +241,9 @@ export class Core {
       case Backend.NotificationResponse: {
         const pid = buf.readInt32BE(start)
         const [channel, next] = readCString(buf, start + 4, end)
-        if (this.options.onNotification !== undefined) {
-          safely(this.options.onNotification, { pid, channel, payload: readCString(buf, next, end)[0] })
-        }
+        const notification = { pid, channel, payload: readCString(buf, next, end)[0] }
+        if (this.options.onNotification !== undefined) safely(this.options.onNotification, notification)
+        for (const listener of this.listeners) listener.notify(notification)
         return
       }
       case Backend.EmptyQueryResponse:
@@ -515,6 +523,9 @@ export class Core {
     waiter?.()
     this.rbuf = Buffer.allocUnsafe(0)
     this.rlen = 0
+    const listeners = [...this.listeners]
+    this.listeners.clear()
+    for (const listener of listeners) listener.fail(this.unusable())
     this.notifyReady()
   }
 
