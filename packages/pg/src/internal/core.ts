@@ -250,10 +250,16 @@ export class Core {
         op?.emptyQuery()
         return
       case Backend.CopyInResponse:
-        // COPY FROM STDIN needs a data source this API does not take: abort it cleanly
-        this.write(
-          this.writer.begin(Frontend.CopyFail).cstring("COPY FROM STDIN is not supported by query()").end().flush()
-        )
+        if (op === undefined) throw new MalformedMessage("CopyInResponse outside of a statement")
+        op.copyIn()
+        return
+      case Backend.CopyOutResponse:
+        if (op === undefined) throw new MalformedMessage("CopyOutResponse outside of a statement")
+        op.copyOut()
+        return
+      case Backend.CopyData:
+        if (op === undefined) throw new MalformedMessage("CopyData outside of a statement")
+        op.copyData(buf, start, end)
         return
       case Backend.ParseComplete:
         if (op === undefined) throw new MalformedMessage("ParseComplete outside of a statement")
@@ -270,9 +276,7 @@ export class Core {
       case Backend.BindComplete:
       case Backend.CloseComplete:
       case Backend.ParameterDescription:
-      case Backend.CopyOutResponse:
       case Backend.CopyBothResponse:
-      case Backend.CopyData:
       case Backend.CopyDone:
         if (op === undefined) {
           throw new MalformedMessage(`message '${String.fromCharCode(type)}' outside of a statement`)
@@ -339,6 +343,29 @@ export class Core {
       this.stream.write(payload)
       return
     }
+  }
+
+  /** Writes `buf`; `done` runs once the socket accepted it (at once, or at 'drain' or close). */
+  writeWithBackpressure(buf: Buffer, done: () => void): void {
+    if (this.phase === "closed") return done()
+    if (this.stream.write(buf)) return done()
+    const stream = this.stream
+    const settle = () => {
+      stream.off("drain", settle)
+      stream.off("close", settle)
+      done()
+    }
+    stream.on("drain", settle)
+    stream.on("close", settle)
+  }
+
+  /** Stops reading the socket (a consumer that is behind); the server then blocks. */
+  pauseReading(): void {
+    if (this.phase !== "closed") this.stream.pause()
+  }
+
+  resumeReading(): void {
+    if (this.phase !== "closed") this.stream.resume()
   }
 
   /** A statement that retries itself (a stale cached statement) goes next. */

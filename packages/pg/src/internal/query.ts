@@ -37,6 +37,9 @@ export interface OpHost {
   write(buf: Buffer): void
   /** The caller of `op` is gone: dequeue it, or cancel and drain it. */
   interrupt(op: QueryOp): void
+  writeWithBackpressure(buf: Buffer, done: () => void): void
+  pauseReading(): void
+  resumeReading(): void
 }
 
 /**
@@ -161,6 +164,17 @@ export class QueryOp {
     w.begin(Frontend.Execute).cstring("").int32(0).end()
     w.begin(Frontend.Sync).end()
   }
+
+  /** COPY FROM STDIN needs a data source `query` does not take: abort it cleanly. */
+  copyIn(): void {
+    const w = this.host.writer
+    this.host.write(w.begin(Frontend.CopyFail).cstring("COPY FROM STDIN needs PgConnection.copyFrom").end().flush())
+  }
+
+  /** COPY TO STDOUT through `query`: the data is discarded. */
+  copyOut(): void {}
+
+  copyData(_buf: Buffer, _start: number, _end: number): void {}
 
   /** A PortalSuspended (only a row-limited Execute produces one). */
   portalSuspended(): void {}

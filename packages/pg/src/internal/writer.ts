@@ -114,6 +114,8 @@ export class Writer {
 export const Frontend = {
   Bind: 0x42, // B
   Close: 0x43, // C
+  CopyData: 0x64, // d
+  CopyDone: 0x63, // c
   CopyFail: 0x66, // f
   Describe: 0x44, // D
   Execute: 0x45, // E
