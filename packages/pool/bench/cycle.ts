@@ -99,7 +99,11 @@ const main = Effect.gen(function*() {
       for (const contender of contenders) samples.get(contender.name)!.push(yield* measure(contender, contended))
     }
     const baseline = median(samples.get(contenders[0]!.name)!)
-    console.log(`\n${contended ? `contended (${fibers} fibers, ${size} resources)` : "uncontended (1 fiber)"}: ${cycles} cycles x ${rounds} rounds`)
+    console.log(
+      `\n${
+        contended ? `contended (${fibers} fibers, ${size} resources)` : "uncontended (1 fiber)"
+      }: ${cycles} cycles x ${rounds} rounds`
+    )
     console.log("| contender | ns / cycle (median) | vs baseline |\n| --- | ---: | ---: |")
     for (const contender of contenders) {
       const m = median(samples.get(contender.name)!)

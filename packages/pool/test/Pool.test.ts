@@ -1,6 +1,6 @@
-import { Pool, PoolError } from "@berth/pool"
+import { Pool, PoolError, PoolMetrics } from "@berth/pool"
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Context, Deferred, Duration, Effect, Exit, Fiber, Option, Schedule, Scope } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, Fiber, Metric, Option, Schedule, Scope } from "effect"
 import { advance, CreateError, type FakeResource, makeFactory, settle } from "./fake.js"
 
 /** Holds a lease until `release` is completed; returns the resource through `leased`. */
@@ -552,6 +552,81 @@ describe("close", () => {
       const stats = yield* Pool.stats(pool)
       expect(stats).toMatchObject({ open: 0, inUse: 0, closing: 0, closed: true, closedPoolClose: 2 })
       yield* Pool.close(pool)
+    }))
+})
+
+describe("Pool.use", () => {
+  it.scoped("leases for the duration of the function and returns the resource however it ends", () =>
+    Effect.gen(function*() {
+      const factory = makeFactory()
+      const pool = yield* Pool.make({ acquire: factory.acquire, maxOpen: 1 })
+      expect(yield* Pool.use(pool, (r) => Effect.succeed(r.id))).toBe(0)
+      expect(yield* Effect.flip(pool.pipe(Pool.use(() => Effect.fail("boom" as const))))).toBe("boom")
+      const blocked = yield* Effect.fork(Pool.use(pool, () => Effect.never))
+      yield* settle
+      expect((yield* Pool.stats(pool)).inUse).toBe(1)
+      yield* Fiber.interrupt(blocked)
+      expect(yield* Pool.stats(pool)).toMatchObject({ inUse: 0, idle: 1, newCount: 1, acquireCount: 3 })
+    }))
+})
+
+describe("metrics", () => {
+  it.scoped("PoolMetrics mirror the stats with a pool label", () =>
+    Effect.gen(function*() {
+      const factory = makeFactory()
+      const pool = yield* Pool.make({ acquire: factory.acquire, maxOpen: 3, maxIdle: 1, name: "metrics-test" })
+      yield* Effect.scoped(Effect.all([Pool.get(pool), Pool.get(pool)]))
+      const lease = yield* hold(pool)
+      yield* Deferred.await(lease.leased)
+      yield* settle
+      yield* PoolMetrics.refresh(pool)
+      const value = <T>(metric: Metric.Metric<T, number, { readonly value?: number; readonly count?: number }>) =>
+        Effect.map(Metric.value(metric.pipe(Metric.tagged("pool", "metrics-test"))), (s) => s.value ?? s.count)
+      expect(yield* value(PoolMetrics.inUse)).toBe(1)
+      expect(yield* value(PoolMetrics.idle)).toBe(0)
+      expect(yield* value(PoolMetrics.openConnections)).toBe(1)
+      expect(yield* value(PoolMetrics.maxOpenConnections)).toBe(3)
+      expect(yield* value(PoolMetrics.newCount)).toBe(2)
+      expect(yield* value(PoolMetrics.acquireCount)).toBe(3)
+      expect(yield* value(PoolMetrics.maxIdleClosed)).toBe(1)
+      const byReason = yield* Metric.value(
+        PoolMetrics.closedCount.pipe(Metric.tagged("pool", "metrics-test"), Metric.tagged("reason", "max_idle"))
+      )
+      expect(byReason.count).toBe(1)
+      // refreshing twice does not double-count
+      yield* PoolMetrics.refresh(pool)
+      expect(yield* value(PoolMetrics.newCount)).toBe(2)
+      yield* Deferred.succeed(lease.release, undefined)
+      yield* Fiber.join(lease.fiber)
+    }))
+})
+
+describe("close races", () => {
+  it.scoped("a caller validating when close force-destroys its resource gets PoolClosed, not a dead resource", () =>
+    Effect.gen(function*() {
+      const factory = makeFactory()
+      const scope = yield* Scope.make()
+      const pool = yield* Pool.make({
+        acquire: factory.acquire,
+        maxOpen: 1,
+        closeTimeout: "1 second",
+        validateAfterIdle: 0,
+        validateTimeout: "1 minute",
+        healthCheckInterval: "1 hour",
+        validate: () => Effect.as(Effect.sleep("10 seconds"), true)
+      }).pipe(Scope.extend(scope))
+      yield* Effect.scoped(Pool.get(pool))
+      yield* advance("1 millis")
+      const getter = yield* Effect.fork(Effect.scoped(Pool.get(pool)))
+      yield* settle
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* settle
+      yield* advance("1 second")
+      yield* Fiber.join(closing)
+      expect(factory.created.map((r) => r.destroyed)).toEqual([1])
+      yield* advance("10 seconds")
+      expect(yield* Effect.flip(Fiber.join(getter))).toBeInstanceOf(PoolError.PoolClosed)
+      expect(yield* Pool.stats(pool)).toMatchObject({ inUse: 0, open: 0, closedPoolClose: 1 })
     }))
 })
 

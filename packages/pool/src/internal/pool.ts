@@ -233,7 +233,8 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
     entry: Entry<A>,
     f: (resource: A) => Effect.Effect<B, E2, R2>,
     site: Error | undefined
-  ): Effect.Effect<B, E2, R2> {
+  ): Effect.Effect<B, E2 | PoolClosed, R2> {
+    if (entry.state !== LEASED) return Effect.fail(new PoolClosed({ pool: this.config.name }))
     if (this.config.leakDetectionThreshold !== Infinity) this.watchLeak(entry, site)
     return Effect.onExit(restore(Effect.suspend(() => f(entry.resource))), (exit) => this.release(entry, exit))
   }
@@ -324,13 +325,11 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
     return Effect.matchCauseEffect(restore(hooks), {
       onSuccess: (ok) => {
         if (ok) return this.acquired(entry, start)
-        this.leaseEnded(entry)
-        this.destroy(entry, "healthCheck")
+        this.drop(entry, "healthCheck")
         return this.acquireFrom(restore, start)
       },
       onFailure: (cause) => {
-        this.leaseEnded(entry)
-        this.destroy(entry, "broken")
+        this.drop(entry, "broken")
         if (Cause.isInterruptedOnly(cause)) this.counters.canceledAcquireCount++
         return Effect.failCause(cause)
       }
@@ -386,8 +385,11 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
           const entry = waiter.entry
           waiter.entry = undefined
           this.counters.canceledAcquireCount++
-          this.leaseEnded(entry)
-          this.put(entry)
+          if (entry.state === LEASED) {
+            this.leaseEnded(entry)
+            if (this.closed) this.destroy(entry, "poolClose")
+            else this.put(entry)
+          }
         }
         return Effect.failCause(cause)
       }
@@ -424,7 +426,9 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
   })
 
   /** Registers the lease on the caller's scope. */
-  private lease(scope: Scope.Scope, entry: Entry<A>, site: Error | undefined): Effect.Effect<A> {
+  private lease(scope: Scope.Scope, entry: Entry<A>, site: Error | undefined): Effect.Effect<A, PoolClosed> {
+    // close may have force-destroyed a resource handed to a caller that had not resumed yet
+    if (entry.state !== LEASED) return Effect.fail(new PoolClosed({ pool: this.config.name }))
     if (this.config.leakDetectionThreshold !== Infinity) this.watchLeak(entry, site)
     return Effect.as(Scope.addFinalizerExit(scope, (exit) => this.release(entry, exit)), entry.resource)
   }
@@ -455,6 +459,13 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
     else if (!reuse || entry.broken || !this.usable(entry)) this.destroy(entry, "broken")
     else if (this.config.maxLifetime !== Infinity && this.now() >= entry.expiresAt) this.destroy(entry, "maxLifetime")
     else this.put(entry)
+  }
+
+  /** Destroys a reserved entry the caller will not get (unless close already did). */
+  private drop(entry: Entry<A>, reason: CloseReason): void {
+    if (entry.state !== LEASED) return
+    this.leaseEnded(entry)
+    this.destroy(entry, this.closed ? "poolClose" : reason)
   }
 
   /** Bookkeeping when an entry stops being leased (it is about to be put back or destroyed). */
