@@ -29,6 +29,7 @@ const notCopy = (sql: string, what: string) => new PgInputError({ message: `the 
 export class CopyInOp extends QueryOp {
   private started = false
   private ended = false
+  private doneSent = false
   private failure: PgError | undefined = undefined
   private waiters: Array<() => void> = []
 
@@ -97,6 +98,7 @@ export class CopyInOp extends QueryOp {
   readonly end: Effect.Effect<number, PgError> = Effect.suspend(() => {
     if (!this.ended && this.state === "active") {
       this.ended = true
+      this.doneSent = true
       this.host.write(this.host.writer.begin(Frontend.CopyDone).end().flush())
     }
     return Effect.async<number, PgError>((resume) => {
@@ -115,6 +117,8 @@ export class CopyInOp extends QueryOp {
     if (this.state === "queued") return this.host.interrupt(this)
     if (this.state !== "active") return
     this.abandoned = true
+    // after CopyDone the server may still be inserting (triggers, constraints): cancel that
+    if (this.doneSent) return this.host.interrupt(this)
     if (this.ended || !this.started) return
     this.ended = true
     this.host.write(this.host.writer.begin(Frontend.CopyFail).cstring("the COPY was interrupted").end().flush())
