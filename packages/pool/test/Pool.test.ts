@@ -370,15 +370,22 @@ describe("lifetimes", () => {
       })
       yield* Effect.scoped(Effect.all(Array.from({ length: n }, () => Pool.get(pool)), { concurrency: "unbounded" }))
       expect(factory.created.length).toBe(n)
-      yield* advance(Duration.subtract(Duration.minutes(8), Duration.millis(1)))
-      // the maintenance tick runs every (lifetime - jitter) = 8 minutes: nothing is due yet
-      expect((yield* Pool.stats(pool)).closedMaxLifetime).toBe(0)
-      yield* advance("1 millis")
-      const atEight = (yield* Pool.stats(pool)).closedMaxLifetime
+      // the maintenance tick runs every (lifetime - jitter) = 8 minutes; at 8 minutes nothing
+      // can have expired yet, since every jitter is < 2 minutes
       yield* advance("8 minutes")
-      expect((yield* Pool.stats(pool)).closedMaxLifetime).toBe(n)
-      // with 30 uniform draws in [0, 2 min), the chance that none falls in the first 2 minutes' worth is nil
-      expect(atEight).toBe(0)
+      expect((yield* Pool.stats(pool)).closedMaxLifetime).toBe(0)
+      // at 9 minutes, the resources whose jitter exceeded 1 minute (about half of them) are
+      // past their lifetime: they are destroyed instead of handed out
+      yield* advance("1 minute")
+      yield* Effect.scoped(Effect.all(Array.from({ length: n }, () => Pool.get(pool)), { concurrency: "unbounded" }))
+      const expiredAtNine = (yield* Pool.stats(pool)).closedMaxLifetime
+      expect(expiredAtNine).toBeGreaterThan(0) // P(no jitter > 1 min) = 2^-30
+      expect(expiredAtNine).toBeLessThan(n) // P(every jitter > 1 min) = 2^-30
+      expect(factory.created.slice(0, n).filter((r) => r.destroyed === 1).length).toBe(expiredAtNine)
+      // at 10 minutes every one of the first n is gone: the upper bound holds
+      yield* advance("1 minute")
+      yield* Effect.scoped(Effect.all(Array.from({ length: n }, () => Pool.get(pool)), { concurrency: "unbounded" }))
+      expect(factory.created.slice(0, n).every((r) => r.destroyed === 1)).toBe(true)
     }))
 
   it.scoped("maxIdleTime: idle resources are closed by the background check", () =>
