@@ -8,6 +8,7 @@
 import type * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import type * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
@@ -17,6 +18,7 @@ import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import * as Take from "effect/Take"
 import type * as tls from "node:tls"
+import { BatchOp } from "./internal/batch.js"
 import { CopyInOp, CopyOutOp } from "./internal/copy.js"
 import { Core, type Listener } from "./internal/core.js"
 import { PortalOp } from "./internal/portal.js"
@@ -97,6 +99,23 @@ export interface QueryResult<Row = Record<string, unknown>> {
 export interface QueryOptions {
   /** `object` (default): rows keyed by column name; `array`: rows as arrays in column order. */
   readonly rowMode?: "object" | "array"
+}
+
+/**
+ * One statement of {@link PgConnection.batch}.
+ *
+ * @example
+ * ```ts
+ * import type { PgConnection } from "@berth/pg"
+ *
+ * const debit: PgConnection.BatchStatement = { sql: "update account set balance = balance - $1 where id = $2", params: [10, 1] }
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface BatchStatement {
+  readonly sql: string
+  readonly params?: ReadonlyArray<unknown>
 }
 
 /**
@@ -243,6 +262,20 @@ export interface PgConnection {
    * the consumer. An early end cancels the COPY; the connection stays usable.
    */
   readonly copyTo: (sql: string, options?: { readonly highWaterMark?: number }) => Stream.Stream<Uint8Array, PgError>
+  /**
+   * Several statements in one write and one round trip, atomically: one Sync at the end, so they
+   * share one implicit transaction (or the open transaction block). The first error skips the
+   * rest and fails the batch. Statements use the unnamed statement (text results).
+   */
+  readonly batch: (statements: ReadonlyArray<BatchStatement>) => Effect.Effect<ReadonlyArray<QueryResult>, PgError>
+  /**
+   * Several statements in one write and one round trip, each in its own implicit transaction (a
+   * Sync after every statement): an error is confined to its statement, every statement gets its
+   * own outcome. Fails only when the connection does.
+   */
+  readonly batchSettled: (
+    statements: ReadonlyArray<BatchStatement>
+  ) => Effect.Effect<ReadonlyArray<Either.Either<QueryResult, PgError>>, PgError>
   /** Simple query protocol: a script of one or more statements, no parameters; one result each. */
   readonly simpleQuery: (sql: string) => Effect.Effect<ReadonlyArray<QueryResult>, PgError>
   /** From the last ReadyForQuery. */
@@ -563,6 +596,67 @@ class Connection implements PgConnection {
       )
     )
   }
+
+  private runBatch(
+    statements: ReadonlyArray<BatchStatement>,
+    atomic: boolean
+  ): Effect.Effect<unknown, PgError> {
+    const core = this.core
+    const registry = this.registry
+    return Effect.async<unknown, PgError>((resume) => {
+      if (core.phase === "closed") return resume(Effect.fail(core.unusable()))
+      const label = statements.map((s) => s.sql).join(";\n")
+      const w = core.writer
+      for (let i = 0; i < statements.length; i++) {
+        const { params = [], sql } = statements[i]!
+        const encoded = encodeParams(registry, sql, params)
+        if (encoded instanceof PgInputError) {
+          w.reset()
+          return resume(Effect.fail(encoded))
+        }
+        try {
+          w.begin(Frontend.Parse).cstring("").cstring(sql).int16(encoded.length)
+          for (const p of encoded) w.uint32(p.oid)
+          w.end()
+          writeBind(w, "", encoded, undefined)
+          w.begin(Frontend.Describe).int8(0x50 /* P */).cstring("").end()
+          w.begin(Frontend.Execute).cstring("").int32(0).end()
+          if (!atomic || i === statements.length - 1) w.begin(Frontend.Sync).end()
+        } catch (e) {
+          w.reset()
+          return resume(Effect.fail(
+            new PgInputError({
+              message: `the batch cannot be sent: ${e instanceof Error ? e.message : String(e)}`,
+              sql
+            })
+          ))
+        }
+      }
+      const op = new BatchOp(
+        { _tag: "Fixed", payload: w.flush() },
+        label,
+        statements.length,
+        atomic,
+        registry,
+        resume,
+        core
+      )
+      core.enqueue(op)
+      return Effect.sync(() => core.interrupt(op))
+    })
+  }
+
+  batch = (statements: ReadonlyArray<BatchStatement>): Effect.Effect<ReadonlyArray<QueryResult>, PgError> =>
+    statements.length === 0
+      ? Effect.succeed([])
+      : (this.runBatch(statements, true) as Effect.Effect<ReadonlyArray<QueryResult>, PgError>)
+
+  batchSettled = (
+    statements: ReadonlyArray<BatchStatement>
+  ): Effect.Effect<ReadonlyArray<Either.Either<QueryResult, PgError>>, PgError> =>
+    statements.length === 0
+      ? Effect.succeed([])
+      : (this.runBatch(statements, false) as Effect.Effect<ReadonlyArray<Either.Either<QueryResult, PgError>>, PgError>)
 
   simpleQuery = (sql: string): Effect.Effect<ReadonlyArray<QueryResult>, PgError> =>
     this.run<ReadonlyArray<QueryResult>>(sql, true, false, () => {

@@ -206,7 +206,8 @@ export class Core {
       case Backend.ReadyForQuery:
         if (op === undefined) throw new MalformedMessage("ReadyForQuery outside of a statement")
         this.txStatus = statusOf(buf[start])
-        this.onReadyForQuery(op)
+        // a batch with a Sync per statement gets one ReadyForQuery per statement
+        if (op.readyForQuery()) this.onReadyForQuery(op)
         return
       case Backend.ErrorResponse: {
         const fields = parseErrorFields(buf, start, end)

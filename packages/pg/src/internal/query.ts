@@ -115,7 +115,7 @@ export class QueryOp {
     readonly simple: boolean,
     readonly arrayMode: boolean,
     private readonly registry: TypeRegistry,
-    private readonly resume: (effect: Effect.Effect<unknown, PgError>) => void,
+    protected readonly resume: (effect: Effect.Effect<unknown, PgError>) => void,
     protected readonly host: OpHost
   ) {}
 
@@ -175,6 +175,11 @@ export class QueryOp {
   copyOut(): void {}
 
   copyData(_buf: Buffer, _start: number, _end: number): void {}
+
+  /** A ReadyForQuery: true when it ends the op (the core then moves on). */
+  readyForQuery(): boolean {
+    return true
+  }
 
   /** A PortalSuspended (only a row-limited Execute produces one). */
   portalSuspended(): void {}
