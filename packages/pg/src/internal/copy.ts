@@ -146,7 +146,9 @@ export class CopyOutOp extends QueryOp {
   override copyData(buf: Buffer, start: number, end: number): void {
     if (this.abandoned) return
     // copied out: the read buffer is reused
-    this.buffered.push(Uint8Array.prototype.slice.call(buf, start, end))
+    const bytes = new Uint8Array(end - start)
+    bytes.set(buf.subarray(start, end))
+    this.buffered.push(bytes)
     this.bufferedBytes += end - start
     if (this.bufferedBytes >= this.highWater && !this.paused) {
       this.paused = true
