@@ -1,6 +1,6 @@
 import { Pool, PoolError, PoolMetrics } from "@berth/pool"
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Context, Deferred, Duration, Effect, Exit, Fiber, Metric, Option, Schedule, Scope } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, Fiber, FiberId, Metric, Option, Schedule, Scope } from "effect"
 import { advance, CreateError, type FakeResource, makeFactory, settle } from "./fake.js"
 
 /** Holds a lease until `release` is completed; returns the resource through `leased`. */
@@ -174,6 +174,22 @@ describe("Pool.get", () => {
       yield* Deferred.succeed(first.release, undefined)
       yield* Fiber.join(first.fiber)
       expect(yield* Pool.stats(pool)).toMatchObject({ idle: 1, inUse: 0, open: 1 })
+    }))
+
+  it.scoped("a waiter interrupted just as a resource is handed to it gives the resource back", () =>
+    Effect.gen(function*() {
+      const factory = makeFactory()
+      const pool = yield* Pool.make({ acquire: factory.acquire, maxOpen: 1 })
+      const holder = yield* Scope.make()
+      const resource = yield* Pool.get(pool).pipe(Scope.extend(holder))
+      const waiter = yield* Effect.fork(Effect.scoped(Pool.get(pool)))
+      yield* settle
+      // the interrupt is queued to the waiter before the hand-off, and processed first
+      yield* Effect.sync(() => waiter.unsafeInterruptAsFork(FiberId.none))
+      yield* Scope.close(holder, Exit.void)
+      expect(Exit.isInterrupted(yield* Fiber.await(waiter))).toBe(true)
+      expect(yield* Pool.stats(pool)).toMatchObject({ inUse: 0, idle: 1, waiting: 0, canceledAcquireCount: 1 })
+      expect(yield* Effect.scoped(Pool.get(pool))).toBe(resource)
     }))
 
   it.scoped("a waiter interrupted while its resource is being created leaves it to the pool", () =>
