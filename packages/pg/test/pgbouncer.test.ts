@@ -1,0 +1,56 @@
+import * as PgConfig from "@berth/pg/PgConfig"
+import * as PgConnection from "@berth/pg/PgConnection"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Chunk, Effect, Either, Stream } from "effect"
+import * as Bouncer from "./fixtures/pgbouncer.js"
+
+let bouncer: Bouncer.Bouncer | undefined
+beforeAll(async () => {
+  if (Bouncer.available()) bouncer = await Bouncer.start(2)
+})
+afterAll(async () => {
+  await bouncer?.stop()
+})
+
+const viaBouncer = (options: PgConnection.ConnectOptions) =>
+  PgConnection.connect(
+    PgConfig.make({
+      host: bouncer!.host,
+      port: bouncer!.port,
+      user: bouncer!.user,
+      database: bouncer!.database,
+      sslmode: "disable"
+    }),
+    options
+  )
+
+describe.skipIf(!Bouncer.available())("PgBouncer 1.18, transaction pooling", () => {
+  it.scoped(
+    "statementCache \"unnamed\": many clients over 2 server sessions, queries, batches and streams",
+    () =>
+      Effect.gen(function*() {
+        const clients = yield* Effect.all(Array.from({ length: 6 }, () => viaBouncer({ statementCache: "unnamed" })))
+        yield* Effect.forEach(
+          clients,
+          (conn, c) =>
+            Effect.gen(function*() {
+              for (let i = 0; i < 30; i++) {
+                const r = yield* conn.query("select $1::int * 2 as n, $2::text as s", [i, `c${c}`])
+                expect(r.rows).toEqual([{ n: i * 2, s: `c${c}` }])
+              }
+              const b = yield* conn.batchSettled([{ sql: "select 1 as one" }, { sql: "select 1/0" }])
+              expect(b.map(Either.isRight)).toEqual([true, false])
+              const rows = yield* Stream.runCollect(
+                conn.stream("select g from generate_series(1, 500) g", [], { fetchSize: 50 })
+              )
+              expect(Chunk.size(rows)).toBe(500)
+            }),
+          { concurrency: "unbounded" }
+        )
+        // nothing was left prepared on the server sessions
+        const left = yield* clients[0]!.query("select count(*)::int as n from pg_prepared_statements")
+        expect(left.rows).toEqual([{ n: 0 }])
+      }),
+    { timeout: 60_000 }
+  )
+})
