@@ -300,6 +300,12 @@ export const make = <A, E, R>(
     )
   })
 
+/** The name of the caller's current span, for leak warnings. */
+const leaseSpan: Effect.Effect<string | undefined> = Effect.map(
+  Effect.option(Effect.currentSpan),
+  (span) => span._tag === "Some" ? span.value.name : undefined
+)
+
 /**
  * Leases a resource for the current `Scope`: it goes back to the pool (or is destroyed, per
  * `onRelease`, `isUsable`, `maxLifetime`, `invalidate`) when the scope closes. Takes the
@@ -325,7 +331,9 @@ export const make = <A, E, R>(
 export const get = <A, E>(self: Pool<A, E>): Effect.Effect<A, E | PoolTimeout | PoolClosed, Scope.Scope> => {
   const pool = internal.toImpl(self)
   // the stack of this call is where a leaked lease was taken
-  return pool.config.leakDetectionThreshold === Infinity ? pool.getEffect : pool.makeGet(new Error("Pool.get"))
+  if (pool.config.leakDetectionThreshold === Infinity) return pool.getEffect
+  const stack = new Error("Pool.get")
+  return Effect.flatMap(leaseSpan, (span) => pool.makeGet({ stack, span }))
 }
 
 /**
@@ -360,11 +368,25 @@ export const use: {
   <A, E, B, E2, R2>(
     self: Pool<A, E>,
     f: (resource: A) => Effect.Effect<B, E2, R2>
-  ): Effect.Effect<B, E | E2 | PoolTimeout | PoolClosed, R2> =>
-    internal.toImpl(self).use(
+  ): Effect.Effect<B, E | E2 | PoolTimeout | PoolClosed, R2> => {
+    const pool = internal.toImpl(self)
+    if (pool.config.leakDetectionThreshold !== Infinity) {
+      const stack = new Error("Pool.use")
+      return Effect.flatMap(
+        leaseSpan,
+        (span) =>
+          pool.use(f as (resource: unknown) => Effect.Effect<B, E2, R2>, { stack, span }) as Effect.Effect<
+            B,
+            E | E2 | PoolTimeout | PoolClosed,
+            R2
+          >
+      )
+    }
+    return internal.toImpl(self).use(
       f as (resource: unknown) => Effect.Effect<B, E2, R2>,
-      internal.toImpl(self).config.leakDetectionThreshold === Infinity ? undefined : new Error("Pool.use")
+      undefined
     ) as Effect.Effect<B, E | E2 | PoolTimeout | PoolClosed, R2>
+  }
 )
 
 /**

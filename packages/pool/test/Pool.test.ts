@@ -522,7 +522,7 @@ describe("leak detection", () => {
         maxOpen: 1,
         leakDetectionThreshold: "5 seconds"
       }).pipe(Effect.provide(captureLogs(logs)))
-      const lease = yield* hold(pool)
+      const lease = yield* hold(pool).pipe(Effect.withSpan("checkout-report"))
       yield* Deferred.await(lease.leased)
       yield* advance("4 seconds")
       expect(logs).toEqual([])
@@ -530,6 +530,7 @@ describe("leak detection", () => {
       expect(logs.length).toBe(1)
       expect(logs[0]).toContain("held for more than 5s")
       expect(logs[0]).toContain("Pool.test.ts")
+      expect(logs[0]).toContain(`in span "checkout-report"`)
       expect((yield* Pool.stats(pool)).leakWarnings).toBe(1)
       // a lease returned in time logs nothing
       yield* Deferred.succeed(lease.release, undefined)

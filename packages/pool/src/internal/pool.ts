@@ -40,6 +40,12 @@ import * as Metrics from "../PoolMetrics.js"
 import type { Resolved } from "./config.js"
 import { Waiter, WaiterQueue } from "./waiters.js"
 
+/** Where a lease was taken (leak detection only): the caller's stack and current span. */
+export interface LeaseSite {
+  readonly stack: Error
+  readonly span: string | undefined
+}
+
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("@berth/pool/Pool")
 
@@ -197,7 +203,7 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
   // --- get -------------------------------------------------------------------------------
 
   /** Builds the `get` effect; `site` is the caller's stack when leak detection is on. */
-  makeGet(site: Error | undefined): Effect.Effect<A, GetError<E>, Scope.Scope> {
+  makeGet(site: LeaseSite | undefined): Effect.Effect<A, GetError<E>, Scope.Scope> {
     return Effect.uninterruptibleMask((restore) =>
       Effect.flatMap(Effect.scope, (scope) => {
         const entry = this.takeIdleFast()
@@ -216,7 +222,7 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
    */
   use<B, E2, R2>(
     f: (resource: A) => Effect.Effect<B, E2, R2>,
-    site: Error | undefined
+    site: LeaseSite | undefined
   ): Effect.Effect<B, GetError<E> | E2, R2> {
     return Effect.uninterruptibleMask((restore) => {
       const entry = this.takeIdleFast()
@@ -232,7 +238,7 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
     restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>,
     entry: Entry<A>,
     f: (resource: A) => Effect.Effect<B, E2, R2>,
-    site: Error | undefined
+    site: LeaseSite | undefined
   ): Effect.Effect<B, E2 | PoolClosed, R2> {
     if (entry.state !== LEASED) return Effect.fail(new PoolClosed({ pool: this.config.name }))
     if (this.config.leakDetectionThreshold !== Infinity) this.watchLeak(entry, site)
@@ -426,7 +432,7 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
   })
 
   /** Registers the lease on the caller's scope. */
-  private lease(scope: Scope.Scope, entry: Entry<A>, site: Error | undefined): Effect.Effect<A, PoolClosed> {
+  private lease(scope: Scope.Scope, entry: Entry<A>, site: LeaseSite | undefined): Effect.Effect<A, PoolClosed> {
     // close may have force-destroyed a resource handed to a caller that had not resumed yet
     if (entry.state !== LEASED) return Effect.fail(new PoolClosed({ pool: this.config.name }))
     if (this.config.leakDetectionThreshold !== Infinity) this.watchLeak(entry, site)
@@ -619,7 +625,7 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
 
   // --- leak detection ------------------------------------------------------------------
 
-  private watchLeak(entry: Entry<A>, site: Error | undefined): void {
+  private watchLeak(entry: Entry<A>, site: LeaseSite | undefined): void {
     const threshold = this.config.leakDetectionThreshold
     entry.leakFiber = this.fork(
       Effect.sleep(threshold).pipe(
@@ -846,10 +852,12 @@ const bounded = <X, Y>(effect: Effect.Effect<X, unknown>, millis: number, fallba
       })
   )
 
-const formatSite = (site: Error | undefined): string => {
-  if (site === undefined || site.stack === undefined) return "  (unknown)"
+const formatSite = (site: LeaseSite | undefined): string => {
+  if (site === undefined) return "  (unknown)"
+  const span = site.span === undefined ? "" : `  in span "${site.span}"\n`
+  const stack = site.stack.stack ?? ""
   // drop the "Error: ..." line and the pool's own frames
-  return site.stack.split("\n").slice(1).filter((line) => !line.includes("/pool/src/")).slice(0, 12).join("\n")
+  return span + stack.split("\n").slice(1).filter((line) => !line.includes("/pool/src/")).slice(0, 12).join("\n")
 }
 
 /** @internal */
