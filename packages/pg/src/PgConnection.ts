@@ -22,10 +22,11 @@ import { BatchOp } from "./internal/batch.js"
 import { CopyInOp, CopyOutOp } from "./internal/copy.js"
 import { Core, type Listener } from "./internal/core.js"
 import { PortalOp } from "./internal/portal.js"
+import { type Description, PrepareOp } from "./internal/prepare.js"
 import { type Plan, QueryOp, writeBind } from "./internal/query.js"
 import { hostLabel, negotiateTls, openSocket, tlsOptions } from "./internal/socket.js"
 import { startup } from "./internal/startup.js"
-import { cacheKey, StatementCache } from "./internal/statements.js"
+import { cacheKey, describe, StatementCache } from "./internal/statements.js"
 import { Frontend } from "./internal/writer.js"
 import type { HostPort, PgConfig } from "./PgConfig.js"
 import {
@@ -99,6 +100,41 @@ export interface QueryResult<Row = Record<string, unknown>> {
 export interface QueryOptions {
   /** `object` (default): rows keyed by column name; `array`: rows as arrays in column order. */
   readonly rowMode?: "object" | "array"
+}
+
+/**
+ * A statement prepared with {@link PgConnection.prepare}.
+ *
+ * @example
+ * ```ts
+ * import { PgConnection } from "@berth/pg"
+ * import { Effect } from "effect"
+ *
+ * declare const conn: PgConnection.PgConnection
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const byId = yield* conn.prepare("select name from person where id = $1")
+ *   const a = yield* byId.execute([1])
+ *   const b = yield* byId.execute([2])
+ *   console.log(byId.paramTypes, a.rows, b.rows) // [23] ...
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface PreparedStatement {
+  readonly name: string
+  readonly sql: string
+  /** Parameter type OIDs, as the server resolved them. */
+  readonly paramTypes: ReadonlyArray<number>
+  /** The result columns, with the format each is read in. */
+  readonly fields: ReadonlyArray<Field>
+  readonly execute: {
+    (
+      params: ReadonlyArray<unknown> | undefined,
+      options: QueryOptions & { readonly rowMode: "array" }
+    ): Effect.Effect<QueryResult<ReadonlyArray<unknown>>, PgError>
+    (params?: ReadonlyArray<unknown>, options?: QueryOptions): Effect.Effect<QueryResult, PgError>
+  }
 }
 
 /**
@@ -276,6 +312,15 @@ export interface PgConnection {
   readonly batchSettled: (
     statements: ReadonlyArray<BatchStatement>
   ) => Effect.Effect<ReadonlyArray<Either.Either<QueryResult, PgError>>, PgError>
+  /**
+   * An explicitly prepared (named) statement, closed on the server when the scope closes. Its
+   * `execute` is Bind/Execute/Sync only, with binary columns where the registry prefers them.
+   * `paramTypes` fixes parameter type OIDs (0 or missing: inferred by the server).
+   */
+  readonly prepare: (
+    sql: string,
+    options?: { readonly paramTypes?: ReadonlyArray<number> }
+  ) => Effect.Effect<PreparedStatement, PgError, Scope.Scope>
   /** Simple query protocol: a script of one or more statements, no parameters; one result each. */
   readonly simpleQuery: (sql: string) => Effect.Effect<ReadonlyArray<QueryResult>, PgError>
   /** From the last ReadyForQuery. */
@@ -657,6 +702,63 @@ class Connection implements PgConnection {
     statements.length === 0
       ? Effect.succeed([])
       : (this.runBatch(statements, false) as Effect.Effect<ReadonlyArray<Either.Either<QueryResult, PgError>>, PgError>)
+
+  private preparedCount = 0
+
+  prepare = (
+    sql: string,
+    options?: { readonly paramTypes?: ReadonlyArray<number> }
+  ): Effect.Effect<PreparedStatement, PgError, Scope.Scope> => {
+    const core = this.core
+    const registry = this.registry
+    const name = `berth_p${(++this.preparedCount).toString(36)}`
+    const paramTypes = options?.paramTypes ?? []
+    const parse = Effect.async<Description, PgError>((resume) => {
+      if (sql.includes("\0")) return resume(Effect.fail(nulError(sql)))
+      if (core.phase === "closed") return resume(Effect.fail(core.unusable()))
+      const w = core.writer
+      w.begin(Frontend.Parse).cstring(name).cstring(sql).int16(paramTypes.length)
+      for (const oid of paramTypes) w.uint32(oid)
+      w.end()
+      w.begin(Frontend.Describe).int8(0x53 /* S */).cstring(name).end()
+      w.begin(Frontend.Sync).end()
+      const op = new PrepareOp(w.flush(), sql, registry, resume as (e: Effect.Effect<unknown, PgError>) => void, core)
+      core.enqueue(op)
+      return Effect.sync(() => core.interrupt(op))
+    })
+    const close = Effect.suspend(() =>
+      core.phase === "closed" ? Effect.void : Effect.ignore(
+        this.run(sql, true, false, () => ({
+          _tag: "Fixed",
+          payload: core.writer.begin(Frontend.Close).int8(0x53 /* S */).cstring(name).end().begin(Frontend.Sync).end()
+            .flush()
+        }))
+      )
+    )
+    return Effect.map(Effect.acquireRelease(parse, () => close), (description): PreparedStatement => {
+      const prepared = describe(name, description.fields, registry)
+      const oids = description.paramOids
+      const execute = (params: ReadonlyArray<unknown> = [], opts?: QueryOptions): Effect.Effect<never, PgError> =>
+        this.run<never>(sql, false, opts?.rowMode === "array", () => {
+          const encoded = encodeParams(registry, sql, params)
+          if (encoded instanceof PgInputError) return encoded
+          for (let i = 0; i < encoded.length; i++) {
+            // a binary value is only meaningful for the type it was encoded as
+            const p = encoded[i]!
+            if (p.format === 1 && oids[i] !== undefined && p.oid !== 0 && p.oid !== oids[i]) {
+              return new PgInputError({
+                message: `parameter $${i + 1} is binary ${
+                  registry.typeName(p.oid) ?? p.oid
+                } but the statement expects ${registry.typeName(oids[i]!) ?? oids[i]}`,
+                sql
+              })
+            }
+          }
+          return { _tag: "Named", prepared, params: encoded }
+        })
+      return { name, sql, paramTypes: oids, fields: prepared.fields, execute: execute as PreparedStatement["execute"] }
+    })
+  }
 
   simpleQuery = (sql: string): Effect.Effect<ReadonlyArray<QueryResult>, PgError> =>
     this.run<ReadonlyArray<QueryResult>>(sql, true, false, () => {

@@ -103,7 +103,10 @@ export interface Codec {
   readonly arrayOid?: number
   /** Decodes the type's text output. */
   readonly decodeText: (text: string) => unknown
-  /** Decodes the type's binary (`typsend`) output. */
+  /**
+   * Decodes the type's binary (`typsend`) output. The bytes are a view of the connection's read
+   * buffer, valid only during the call: copy (`bytes.slice()`) whatever the result keeps.
+   */
   readonly decodeBinary?: (bytes: Uint8Array) => unknown
   /** The result format to request: 1 (binary) only takes effect with `decodeBinary`. Default 0. */
   readonly format?: 0 | 1

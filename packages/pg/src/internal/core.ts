@@ -274,9 +274,12 @@ export class Core {
         if (op === undefined) throw new MalformedMessage("PortalSuspended outside of a statement")
         op.portalSuspended()
         return
+      case Backend.ParameterDescription:
+        if (op === undefined) throw new MalformedMessage("ParameterDescription outside of a statement")
+        op.parameterDescription(buf, start, end)
+        return
       case Backend.BindComplete:
       case Backend.CloseComplete:
-      case Backend.ParameterDescription:
       case Backend.CopyBothResponse:
       case Backend.CopyDone:
         if (op === undefined) {

@@ -21,6 +21,12 @@ export type OpState = "queued" | "active" | "done"
 export type Plan =
   | { readonly _tag: "Fixed"; readonly payload: Buffer }
   | {
+    /** An explicitly prepared statement. */
+    readonly _tag: "Named"
+    readonly prepared: Prepared
+    readonly params: ReadonlyArray<EncodedParam>
+  }
+  | {
     readonly _tag: "Cached"
     readonly cache: StatementCache
     readonly key: string
@@ -123,6 +129,21 @@ export class QueryOp {
   build(w: Writer): Buffer {
     const plan = this.plan
     if (plan._tag === "Fixed") return plan.payload
+    if (plan._tag === "Named") {
+      const prepared = plan.prepared
+      this.fields = prepared.fields
+      this.names = prepared.names
+      this.decoders = prepared.decoders
+      this.binary = prepared.binary
+      try {
+        writeBind(w, prepared.name, plan.params, prepared.binary)
+        this.writeExecute(w)
+      } catch (e) {
+        w.reset()
+        throw e
+      }
+      return w.flush()
+    }
     const cache = plan.cache
     const closes = cache.takeCloses()
     try {
@@ -186,6 +207,17 @@ export class QueryOp {
 
   /** An ErrorResponse arrived (already recorded in `error`). */
   serverErrorArrived(): void {}
+
+  /** The parameter types of a described statement. */
+  paramOids: ReadonlyArray<number> = []
+
+  parameterDescription(buf: Buffer, start: number, end: number): void {
+    const count = buf.readInt16BE(start)
+    if (start + 2 + count * 4 > end) throw new MalformedMessage("truncated ParameterDescription")
+    const oids: Array<number> = new Array(count)
+    for (let i = 0; i < count; i++) oids[i] = buf.readUInt32BE(start + 2 + i * 4)
+    this.paramOids = oids
+  }
 
   parseComplete(): void {
     this.parsed = true
