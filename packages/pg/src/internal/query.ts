@@ -212,7 +212,8 @@ export class QueryOp {
   paramOids: ReadonlyArray<number> = []
 
   parameterDescription(buf: Buffer, start: number, end: number): void {
-    const count = buf.readInt16BE(start)
+    // unsigned: a statement may have up to 65535 parameters
+    const count = buf.readUInt16BE(start)
     if (start + 2 + count * 4 > end) throw new MalformedMessage("truncated ParameterDescription")
     const oids: Array<number> = new Array(count)
     for (let i = 0; i < count; i++) oids[i] = buf.readUInt32BE(start + 2 + i * 4)
