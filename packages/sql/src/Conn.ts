@@ -8,7 +8,6 @@
  *
  * @since 0.1.0
  */
-import * as Pool from "@berth/pool/Pool"
 import type { Scope } from "effect"
 import { Context, Effect, FiberRef, Layer } from "effect"
 import { Db } from "./Db.js"
@@ -23,7 +22,7 @@ const acquire: Effect.Effect<Session.Session, DbError, Db | Scope.Scope> = Effec
     return current
   }
   const db = yield* Db
-  const conn = yield* Pool.get(db.pool)
+  const conn = yield* db.lease
   const session = Session.make(conn, "conn", 0)
   yield* Effect.addFinalizer(() => Session.close(session))
   return session

@@ -81,6 +81,12 @@ export interface Service {
   readonly withConnection: <A, E, R>(
     f: (conn: PgConnection.PgConnection) => Effect.Effect<A, E, R>
   ) => Effect.Effect<A, E | DbError, R>
+  /**
+   * Leases a connection for the current scope. When the scope closes, the connection is
+   * cleaned (rolled back if left in a transaction, `DISCARD ALL` if configured) or, if that
+   * fails or it is broken, destroyed instead of being returned.
+   */
+  readonly lease: Effect.Effect<PgConnection.PgConnection, DbError, Scope.Scope>
   /** Runs one statement, observed (span, duration histogram, error counter). */
   readonly run: (
     sql: string,
@@ -189,9 +195,17 @@ export const make = (
         conn.simpleQuery("").pipe(
           Effect.as(true),
           Effect.orElseSucceed(() => false)
-        ),
-      onRelease: (conn) => hygiene(conn)
+        )
     })
+    // Release hygiene runs in the lease itself, before the connection goes back: the common
+    // case (idle, nothing to reset) is a synchronous check, and the slow path is bounded by
+    // `releaseTimeout`. A connection that cannot be made clean is invalidated (destroyed).
+    const cleanOrInvalidate = (conn: PgConnection.PgConnection): Effect.Effect<void> =>
+      Effect.flatMap(hygiene(conn), (decision) => decision === "reuse" ? Effect.void : Pool.invalidate(pool, conn))
+    const lease: Effect.Effect<PgConnection.PgConnection, DbError, Scope.Scope> = Effect.tap(
+      Pool.get(pool),
+      (conn) => Effect.addFinalizer(() => cleanOrInvalidate(conn))
+    )
     const { host, port } = hostOf(config)
     const target: Observe.Target = {
       pool: knobs.name ?? "default",
@@ -205,7 +219,7 @@ export const make = (
     ): Effect.Effect<A, E | DbError, R> =>
       Effect.flatMap(Session.CurrentSession, (session): Effect.Effect<A, E | DbError, R> =>
         session === undefined
-          ? Effect.scoped(Effect.flatMap(Pool.get(pool), f))
+          ? Pool.use(pool, (conn) => Effect.ensuring(f(conn), cleanOrInvalidate(conn)))
           : Session.use(session, f))
     const run = (
       sql: string,
@@ -215,7 +229,7 @@ export const make = (
       Observe.statement(target, sql, withConnection((conn) => conn.query(sql, params, queryOptions)))
 
     // "sql.Open doesn't connect": a Db that was built has answered a query.
-    yield* Effect.scoped(Effect.flatMap(Pool.get(pool), (conn) => conn.query("select 1"))).pipe(
+    yield* Effect.scoped(Effect.flatMap(lease, (conn) => conn.query("select 1"))).pipe(
       Effect.mapError((cause) =>
         new DbUnavailableError({
           message: `PostgreSQL at ${describe(config)} is unreachable: ${
@@ -227,7 +241,7 @@ export const make = (
         })
       )
     )
-    return { pool, config, connectOptions, target, withConnection, run } satisfies Service
+    return { pool, config, connectOptions, target, lease, withConnection, run } satisfies Service
   })
 
 /**

@@ -13,7 +13,6 @@
  * @since 0.1.0
  */
 import * as PgConnection from "@berth/pg/PgConnection"
-import * as Pool from "@berth/pool/Pool"
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -171,7 +170,7 @@ export const make = (
     // `reserve`: a connection pinned for the caller's scope, statements on it serialized
     // with the session lock like any other pinned Conn.
     const reserve: Effect.Effect<SqlConnection.Connection, SqlError, Scope.Scope> = Effect.gen(function*() {
-      const conn = yield* Effect.mapError(Pool.get(db.pool), toSqlError)
+      const conn = yield* Effect.mapError(db.lease, toSqlError)
       const session = Session.make(conn, "conn", 0)
       yield* Effect.addFinalizer(() => Session.close(session))
       const pinned = <A, E>(f: (conn: PgConnection.PgConnection) => Effect.Effect<A, E>) =>

@@ -10,7 +10,6 @@
  *
  * @since 0.1.0
  */
-import * as Pool from "@berth/pool/Pool"
 import type { Scope } from "effect"
 import { Chunk, Effect, Option, Stream } from "effect"
 import { Db, type Row } from "./Db.js"
@@ -46,7 +45,7 @@ const open = (
       // on one leased for the stream.
       const conn = current !== undefined
         ? current.conn
-        : yield* Pool.get(db.pool)
+        : yield* db.lease
       if (current !== undefined) {
         yield* Effect.acquireRelease(
           current.lock.take(Session.allPermits),

@@ -13,7 +13,6 @@
  * @since 0.1.0
  */
 import type * as PgConnection from "@berth/pg/PgConnection"
-import * as Pool from "@berth/pool/Pool"
 import type { Scope } from "effect"
 import { Context, Effect, Exit, FiberRef, Layer, Metric, Predicate, Schedule } from "effect"
 import { Db } from "./Db.js"
@@ -169,7 +168,7 @@ const open = (options: TxOptions.TxOptions): Effect.Effect<Opened, TxError, Db |
       return yield* beginOn(parent.conn, statements)
     }
     const db = yield* Db
-    const conn = yield* Pool.get(db.pool)
+    const conn = yield* db.lease
     return yield* beginOn(conn, statements)
   })
 
