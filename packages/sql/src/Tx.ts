@@ -114,9 +114,8 @@ const finishTransaction = (session: Session.Session) => (exit: Exit.Exit<unknown
   Effect.zipRight(
     Session.close(session),
     Exit.isSuccess(exit)
-      ? Effect.tap(commit(session), () => Metric.increment(Metric.tagged(Observe.transactions, "outcome", "commit")))
-      : Effect.tap(rollbackQuietly(session.conn), () =>
-        Metric.increment(Metric.tagged(Observe.transactions, "outcome", "rollback")))
+      ? Effect.tap(commit(session), () => Metric.increment(Observe.transactionsFor("commit")))
+      : Effect.tap(rollbackQuietly(session.conn), () => Metric.increment(Observe.transactionsFor("rollback")))
   )
 
 const finishSavepoint = (session: Session.Session, name: string) => (exit: Exit.Exit<unknown, unknown>) =>
@@ -204,7 +203,7 @@ const retrying = <A, E, R>(
             onSuccess: () =>
               Effect.annotateCurrentSpan(`db.transaction.retry.${attempt}`, code).pipe(
                 Effect.zipRight(
-                  Metric.increment(Metric.tagged(Observe.transactionRetries, "db_response_status_code", code))
+                  Metric.increment(Observe.retriesFor(code))
                 ),
                 Effect.zipRight(
                   Effect.logDebug("transaction retried").pipe(
