@@ -13,6 +13,7 @@ import * as Exit from "effect/Exit"
 import type * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
@@ -560,12 +561,19 @@ class Connection implements PgConnection {
   /** Subscribers per channel: LISTEN is sent by each, UNLISTEN by the last to leave. */
   private readonly channels = new Map<string, number>()
 
-  listen = (channel: string): Stream.Stream<Notification, PgError> => {
+  listen = (channel: string): Stream.Stream<Notification, PgError> =>
+    this.listenEvents(channel, undefined) as Stream.Stream<Notification, PgError>
+
+  /**
+   * The notifications of `channel`; with `marker`, it comes first, queued right after the
+   * LISTEN is acknowledged and before any notification that follows it.
+   */
+  listenEvents<M>(channel: string, marker: M | undefined): Stream.Stream<Notification | M, PgError> {
     const invalid = channelError(channel)
     if (invalid !== undefined) return Stream.fail(invalid)
     const core = this.core
     const quoted = quoteIdentifier(channel)
-    const register = Effect.map(Queue.unbounded<Take.Take<Notification, PgError>>(), (queue) => {
+    const register = Effect.map(Queue.unbounded<Take.Take<Notification | M, PgError>>(), (queue) => {
       const listener: Listener = {
         notify: (n) => {
           if (n.channel === channel) Queue.unsafeOffer(queue, Take.of(n))
@@ -594,6 +602,11 @@ class Connection implements PgConnection {
         const { queue } = yield* Effect.acquireRelease(register, unregister)
         // every subscriber waits for its own LISTEN (idempotent on the server) to be acknowledged
         yield* this.simpleQuery(`LISTEN ${quoted}`)
+        if (marker !== undefined) {
+          // ahead of every notification not yet delivered to the queue
+          const pending = yield* Queue.takeAll(queue)
+          yield* Queue.offerAll(queue, [Take.of<Notification | M>(marker), ...pending])
+        }
         return Stream.flattenTake(Stream.fromQueue(queue))
       })
     )
@@ -1094,3 +1107,74 @@ export const copyTextRow = (
   }
   return Buffer.from(line + "\n", "utf8")
 }
+
+/**
+ * An event of {@link listenResilient}: `Listening` each time LISTEN is acknowledged (with
+ * `reconnected: true` after a reconnection — notifications sent while it was down are lost), or a
+ * notification.
+ *
+ * @example
+ * ```ts
+ * import type { PgConnection } from "@berth/pg"
+ *
+ * const describe = (e: PgConnection.ListenEvent) =>
+ *   e._tag === "Listening" ? (e.reconnected ? "gap: resynchronise" : "listening") : e.notification.payload
+ * ```
+ *
+ * @since 0.1.0
+ */
+export type ListenEvent =
+  | { readonly _tag: "Listening"; readonly reconnected: boolean }
+  | { readonly _tag: "Notification"; readonly notification: Notification }
+
+const defaultListenSchedule: Schedule.Schedule<unknown, PgError> = Schedule.intersect(
+  Schedule.exponential("100 millis"),
+  Schedule.recurs(8)
+)
+
+/**
+ * LISTEN on a dedicated connection that reconnects: when the connection is lost, a new one is
+ * opened and LISTEN sent again, paced by `schedule` (default: exponential from 100 ms, 8 tries;
+ * reset by every event that gets through), and a `Listening` event with `reconnected: true`
+ * tells the consumer a gap may have occurred. Fails when the schedule is exhausted or with any
+ * other error than a lost connection.
+ *
+ * @example
+ * ```ts
+ * import { PgConfig, PgConnection } from "@berth/pg"
+ * import { Effect, Stream } from "effect"
+ *
+ * const jobs = PgConnection.listenResilient(PgConfig.make({ host: "127.0.0.1" }), "jobs").pipe(
+ *   Stream.runForEach((e) =>
+ *     e._tag === "Notification" ? Effect.log(e.notification.payload) : Effect.log("listening", e.reconnected)
+ *   )
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const listenResilient = (
+  config: PgConfig,
+  channel: string,
+  options: {
+    readonly schedule?: Schedule.Schedule<unknown, PgError>
+    readonly connectOptions?: ConnectOptions
+  } = {}
+): Stream.Stream<ListenEvent, PgError> =>
+  Stream.suspend(() => {
+    let attempts = 0
+    const once = Stream.unwrapScoped(
+      Effect.map(connect(config, options.connectOptions), (conn) => {
+        const marker: ListenEvent = { _tag: "Listening", reconnected: attempts++ > 0 }
+        return Stream.map(
+          (conn as Connection).listenEvents(channel, marker),
+          (e): ListenEvent => ("_tag" in e ? e : { _tag: "Notification", notification: e })
+        )
+      })
+    )
+    const schedule = Schedule.whileInput(
+      options.schedule ?? defaultListenSchedule,
+      (e: PgError) => e._tag === "PgConnectionError"
+    )
+    return Stream.retry(once, schedule)
+  })

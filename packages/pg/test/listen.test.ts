@@ -1,6 +1,7 @@
+import * as PgConnection from "@berth/pg/PgConnection"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Exit, Fiber, Stream } from "effect"
-import { connectTest, withObserver } from "./helpers.js"
+import { Chunk, Effect, Exit, Fiber, Schedule, Stream } from "effect"
+import { connectTest, testConfig, withObserver } from "./helpers.js"
 
 const listening = (
   conn: {
@@ -66,5 +67,59 @@ describe("PgConnection.listen / notify", () => {
       expect(Exit.isFailure(exit)).toBe(true)
       if (Exit.isFailure(exit) && exit.cause._tag === "Fail") expect(exit.cause.error._tag).toBe("PgConnectionError")
       expect(conn.isBroken).toBe(true)
+    }))
+})
+
+describe("PgConnection.listenResilient", () => {
+  it.scopedLive(
+    "survives pg_terminate_backend of its connection: reconnects, re-LISTENs, signals the gap",
+    () =>
+      Effect.gen(function*() {
+        const sender = yield* connectTest()
+        const events: Array<PgConnection.ListenEvent> = []
+        const fiber = yield* Effect.fork(
+          Stream.runForEach(
+            PgConnection.listenResilient(testConfig(), "resilient", { schedule: Schedule.spaced("100 millis") }),
+            (e) => Effect.sync(() => events.push(e))
+          )
+        )
+        const until = (pred: () => boolean) =>
+          Effect.repeat(Effect.sleep("20 millis"), { until: pred }).pipe(Effect.timeout("20 seconds"))
+        yield* until(() => events.length >= 1)
+        expect(events[0]).toEqual({ _tag: "Listening", reconnected: false })
+        yield* sender.notify("resilient", "before")
+        yield* until(() => events.length >= 2)
+        const pid = (events[1] as { notification: PgConnection.Notification }).notification.pid
+        expect(pid).toBe(sender.backendPid)
+        const listener = yield* sender.query(
+          "select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and query ilike 'listen%'"
+        )
+        expect(listener.rows).toHaveLength(1)
+        yield* sender.query("select pg_terminate_backend($1)", [listener.rows[0]!.pid])
+        yield* until(() => events.some((e) => e._tag === "Listening" && e.reconnected))
+        yield* sender.notify("resilient", "after")
+        yield* until(() => events.some((e) => e._tag === "Notification" && e.notification.payload === "after"))
+        expect(events.map((e) => e._tag === "Listening" ? `L${e.reconnected}` : e.notification.payload)).toEqual([
+          "Lfalse",
+          "before",
+          "Ltrue",
+          "after"
+        ])
+        yield* Fiber.interrupt(fiber)
+      }),
+    { timeout: 60_000 }
+  )
+
+  it.scopedLive("fails once the schedule is exhausted (server unreachable)", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(
+        Stream.runDrain(
+          PgConnection.listenResilient(testConfig({ port: 1, connectTimeout: "1 second" }), "x", {
+            schedule: Schedule.recurs(2)
+          })
+        )
+      )
+      expect(Exit.isFailure(exit)).toBe(true)
+      if (Exit.isFailure(exit) && exit.cause._tag === "Fail") expect(exit.cause.error._tag).toBe("PgConnectionError")
     }))
 })
