@@ -5,8 +5,11 @@
  * interruption, a downstream failure) closes the cursor and returns the connection clean.
  * An error mid-stream fails the stream — it cannot be ignored the way `rows.Err()` is.
  *
- * Inside a transaction the cursor lives in it (and sees its snapshot); outside one the
- * stream runs its own transaction on a connection it leases for the stream's lifetime.
+ * Outside a session the stream leases a connection for its lifetime and pulls rows from a
+ * portal (`Execute` with a row limit) in the implicit transaction it owns. Inside a
+ * transaction or pinned Conn it reads through a server-side cursor (`DECLARE` / `FETCH`) that
+ * takes the session only per fetch, so the consumer may run statements in the same
+ * transaction while reading, and the rows reflect the transaction's snapshot.
  *
  * @since 0.1.0
  */
@@ -111,5 +114,17 @@ export const stream = (
   if (!Number.isInteger(fetchSize) || fetchSize < 1) {
     return Stream.die(new RangeError(`fetchSize must be a positive integer, got ${fetchSize}`))
   }
-  return Stream.unwrapScoped(Effect.map(open(sql, params, fetchSize), Stream.repeatEffectChunkOption))
+  return Stream.unwrapScoped(Effect.gen(function*() {
+    const current = yield* Session.CurrentSession
+    if (current === undefined) {
+      // No session: a connection leased for the stream, and rows pulled from a portal
+      // (Execute with a row limit) in the implicit transaction the stream owns.
+      const db = yield* Db
+      const conn = yield* db.lease
+      return conn.stream(sql, params, { fetchSize })
+    }
+    // Inside a session, a server-side cursor: the stream takes the session only per FETCH,
+    // so the consumer can run statements in the same transaction while it reads.
+    return Stream.repeatEffectChunkOption(yield* open(sql, params, fetchSize))
+  }))
 }

@@ -65,4 +65,18 @@ describe("Rows", () => {
       }))
       expect(seen).toBe(50)
     }).pipe(Effect.provide(DbTest({ maxOpen: 1 }))))
+
+  it.live("inside a transaction the consumer can run statements while it reads", () =>
+    Effect.gen(function*() {
+      yield* createTable("src", "x int")
+      yield* createTable("dst", "x int")
+      yield* Db.execute("insert into src select generate_series(1, 300)")
+      yield* Tx.transaction(
+        Rows.stream("select x from src order by x", [], { fetchSize: 50 }).pipe(
+          Stream.mapEffect((row) => Db.execute("insert into dst values ($1)", [row.x])),
+          Stream.runDrain
+        )
+      )
+      expect(yield* Db.query("select count(*)::int as n, sum(x)::int as s from dst")).toEqual([{ n: 300, s: 45150 }])
+    }).pipe(Effect.provide(DbTest({ maxOpen: 1 }))))
 })
