@@ -192,31 +192,32 @@ const retrying = <A, E, R>(
   const retryable = (error: unknown): boolean =>
     !Predicate.isTagged(error, "CommitOutcomeUnknownError") &&
     (Retry.isRetryable(error) || (retryWhile !== undefined && retryWhile(error)))
-  return Effect.flatMap(Schedule.driver(schedule), (driver) => {
-    const loop = (attempt: number): Effect.Effect<A, E | TxError, R | Db> =>
-      Effect.catchAll(once, (error) => {
-        if (!retryable(error)) return Effect.fail(error)
-        const code = Retry.sqlState(error) ?? Observe.statusCode(error)
-        return driver.next(error).pipe(
+  // The schedule's driver is made on the first retryable failure: a transaction that
+  // commits at once (the common case) pays nothing for being retryable.
+  const loop = (
+    driver: Schedule.ScheduleDriver<unknown, unknown> | undefined,
+    attempt: number
+  ): Effect.Effect<A, E | TxError, R | Db> =>
+    Effect.catchAll(once, (error) => {
+      if (!retryable(error)) return Effect.fail(error)
+      const code = Retry.sqlState(error) ?? Observe.statusCode(error)
+      return Effect.flatMap(driver === undefined ? Schedule.driver(schedule) : Effect.succeed(driver), (driver) =>
+        driver.next(error).pipe(
           Effect.matchEffect({
-            onFailure: () => Effect.fail(error),
+            onFailure: () =>
+              Effect.fail(error),
             onSuccess: () =>
               Effect.annotateCurrentSpan(`db.transaction.retry.${attempt}`, code).pipe(
+                Effect.zipRight(Metric.increment(Observe.retriesFor(code))),
                 Effect.zipRight(
-                  Metric.increment(Observe.retriesFor(code))
+                  Effect.logDebug("transaction retried").pipe(Effect.annotateLogs({ attempt, sqlstate: code }))
                 ),
-                Effect.zipRight(
-                  Effect.logDebug("transaction retried").pipe(
-                    Effect.annotateLogs({ attempt, sqlstate: code })
-                  )
-                ),
-                Effect.zipRight(loop(attempt + 1))
+                Effect.zipRight(loop(driver, attempt + 1))
               )
           })
-        )
-      })
-    return loop(1)
-  })
+        ))
+    })
+  return loop(undefined, 1)
 }
 
 /**
@@ -251,7 +252,7 @@ export const transaction = <A, E, R>(
     const run = nested || options.retry === undefined
       ? once
       : retrying(once, options.retry === true ? Retry.defaultSchedule : options.retry, options.retryWhile)
-    return Effect.withSpan(run, nested ? "db.savepoint" : "db.transaction", {
+    return Observe.withOptionalSpan(run, nested ? "db.savepoint" : "db.transaction", {
       kind: "client",
       captureStackTrace: false,
       attributes: {

@@ -125,6 +125,18 @@ export const retriesFor = (code: string): Metric.Metric.Counter<number> =>
 const nativeTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
 
 /**
+ * `Effect.withSpan`, skipped while only Effect's built-in tracer is installed.
+ */
+export const withOptionalSpan = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  name: string,
+  options: Tracer.SpanOptions
+): Effect.Effect<A, E, R> => {
+  const traced = Effect.withSpan(effect, name, options)
+  return Effect.tracerWith((tracer) => tracer === nativeTracer ? effect : traced)
+}
+
+/**
  * Wraps one statement in a span (when enabled) and records its duration and failure.
  */
 export const statement = <A, E extends PgError.PgError | { readonly _tag: string }, R>(
