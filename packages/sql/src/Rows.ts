@@ -32,30 +32,27 @@ export interface StreamOptions {
 
 let cursorId = 0
 
+/** A cursor in the current session (a transaction, or a pinned Conn it opens one on). */
 const open = (
+  current: Session.Session,
   sql: string,
   params: ReadonlyArray<unknown>,
   fetchSize: number
 ): Effect.Effect<Effect.Effect<Chunk.Chunk<Row>, Option.Option<DbError>>, DbError, Db | Scope.Scope> =>
   Effect.gen(function*() {
     const db = yield* Db
-    const current = yield* Session.CurrentSession
     let session: Session.Session
-    if (current !== undefined && Session.inTransaction(current)) {
+    if (Session.inTransaction(current)) {
       session = current
     } else {
-      // A cursor needs a transaction: open one the stream owns, on the pinned connection or
-      // on one leased for the stream.
-      const conn = current !== undefined
-        ? current.conn
-        : yield* db.lease
-      if (current !== undefined) {
-        yield* Effect.acquireRelease(
-          current.lock.take(Session.allPermits),
-          () => current.lock.release(Session.allPermits)
-        )
-        yield* Session.ensureOpen(current)
-      }
+      // A cursor needs a transaction: on a pinned Conn the stream opens one it owns, holding
+      // the session exclusively for the stream's lifetime.
+      const conn = current.conn
+      yield* Effect.acquireRelease(
+        current.lock.take(Session.allPermits),
+        () => current.lock.release(Session.allPermits)
+      )
+      yield* Session.ensureOpen(current)
       session = Session.make(conn, "transaction", 1)
       yield* Effect.acquireRelease(conn.simpleQuery("BEGIN"), (_, exit) =>
         Effect.gen(function*() {
@@ -125,6 +122,6 @@ export const stream = (
     }
     // Inside a session, a server-side cursor: the stream takes the session only per FETCH,
     // so the consumer can run statements in the same transaction while it reads.
-    return Stream.repeatEffectChunkOption(yield* open(sql, params, fetchSize))
+    return Stream.repeatEffectChunkOption(yield* open(current, sql, params, fetchSize))
   }))
 }

@@ -13,6 +13,7 @@
  * @since 0.1.0
  */
 import type * as PgConnection from "@berth/pg/PgConnection"
+import * as PgError from "@berth/pg/PgError"
 import type { Scope } from "effect"
 import { Context, Effect, Exit, FiberRef, Layer, Metric, Predicate, Schedule } from "effect"
 import { Db } from "./Db.js"
@@ -70,8 +71,6 @@ interface Opened {
 const lastCommand = (results: ReadonlyArray<PgConnection.QueryResult>): string | undefined =>
   results[results.length - 1]?.command
 
-const isServerError = (error: unknown): boolean => Predicate.isTagged(error, "PgServerError")
-
 const rollbackQuietly = (conn: PgConnection.PgConnection): Effect.Effect<void> =>
   Effect.gen(function*() {
     yield* conn.awaitReady
@@ -101,7 +100,7 @@ const commit = (session: Session.Session): Effect.Effect<void, TxError> =>
       return
     }
     const error = result.cause._tag === "Fail" ? result.cause.error : undefined
-    if (error !== undefined && !brokenBefore && !isServerError(error)) {
+    if (error !== undefined && !brokenBefore && !PgError.isServerError(error)) {
       return yield* new CommitOutcomeUnknownError({
         message: "the connection was lost after COMMIT was sent: the transaction may or may not have committed",
         cause: error
