@@ -31,6 +31,7 @@ import { cacheKey, describe, StatementCache } from "./internal/statements.js"
 import { Frontend } from "./internal/writer.js"
 import type { HostPort, PgConfig } from "./PgConfig.js"
 import {
+  isServerError,
   PgConnectionError,
   type PgError,
   PgInputError,
@@ -883,7 +884,7 @@ const attempt = (
       ))
   })
 
-const isHbaRejection = (e: PgError): boolean => e._tag === "PgServerError" && e.code === "28000"
+const isHbaRejection = (e: PgError): boolean => isServerError(e) && e.code === "28000"
 
 /** libpq's sslmode fallbacks for one host. */
 const attemptHost = (
@@ -1059,7 +1060,7 @@ const connectAny = (config: PgConfig, options: ConnectOptions): Effect.Effect<Co
  *
  * @since 0.1.0
  */
-export const isCanceled = (e: PgError): e is PgServerError => e._tag === "PgServerError" && e.code === "57014"
+export const isCanceled = (e: PgError): e is PgServerError => isServerError(e) && e.code === "57014"
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex")
 
