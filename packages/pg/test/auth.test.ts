@@ -46,8 +46,8 @@ describe.skipIf(reason !== undefined)("authentication and TLS against a server t
   it.effect("a wrong password is a typed server error (28P01) and never echoes the password", () =>
     Effect.gen(function*() {
       const e = yield* failure(connectAndAsk(cfg({ user: "scram_user", password: "wrong-secret-xyz" })))
-      expect(e._tag).toBe("PgServerError")
-      if (e._tag === "PgServerError") {
+      expect(e._tag).toBe("PgInvalidAuthorization")
+      if (e._tag === "PgInvalidAuthorization") {
         expect(e.code).toBe("28P01")
         expect(e.condition).toBe("InvalidAuthorization")
       }
@@ -77,7 +77,7 @@ describe.skipIf(reason !== undefined)("authentication and TLS against a server t
         expect(r.user).toBe(role)
       }
       const wrong = yield* failure(connectAndAsk(cfg({ user: "sasl_tab", password: "tab here" })))
-      expect(wrong._tag === "PgServerError" && wrong.code).toBe("28P01")
+      expect(wrong._tag === "PgInvalidAuthorization" && wrong.code).toBe("28P01")
     }))
 
   it.effect("a password from an Effect is evaluated at every connect (rotating credentials)", () =>
@@ -109,7 +109,7 @@ describe.skipIf(reason !== undefined)("authentication and TLS against a server t
       const r = yield* connectAndAsk(cfg({ user: "md5_user", password: "md5_pw", allowMd5Password: true }))
       expect(r.user).toBe("md5_user")
       const wrong = yield* failure(connectAndAsk(cfg({ user: "md5_user", password: "nope", allowMd5Password: true })))
-      expect(wrong._tag === "PgServerError" && wrong.code).toBe("28P01")
+      expect(wrong._tag === "PgInvalidAuthorization" && wrong.code).toBe("28P01")
     }))
 
   it.effect("cleartext is refused by default and works when allowed (require_auth=password)", () =>
@@ -144,7 +144,7 @@ describe.skipIf(reason !== undefined)("authentication and TLS against a server t
   it.effect("unknown user and unknown database are typed server errors", () =>
     Effect.gen(function*() {
       const noUser = yield* failure(connectAndAsk(cfg({ user: "nobody_here", password: "x" })))
-      expect(noUser._tag === "PgServerError" && noUser.code).toBe("28000")
+      expect(noUser._tag === "PgInvalidAuthorization" && noUser.code).toBe("28000")
       const noDb = yield* failure(connectAndAsk(cfg({ user: "postgres", database: "no_such_db" })))
       expect(noDb._tag === "PgServerError" && noDb.code).toBe("3D000")
     }))
@@ -238,7 +238,7 @@ describe.skipIf(reason !== undefined)("authentication and TLS against a server t
       )
       expect(r.user).toBe("certuser")
       const noCert = yield* failure(connectAndAsk(cfg({ user: "certuser", sslmode: "require" })))
-      expect(noCert._tag).toBe("PgServerError")
+      expect(noCert._tag === "PgInvalidAuthorization" && noCert.code).toBe("28000")
       const missingFile = yield* failure(
         connectAndAsk(cfg({ user: "certuser", sslmode: "require", sslcert: "/nonexistent/client.crt" }))
       )
@@ -261,14 +261,14 @@ describe.skipIf(reason !== undefined)("authentication and TLS against a server t
   it.effect("sslmode allow / prefer / disable against hostssl and hostnossl rules", () =>
     Effect.gen(function*() {
       const disabled = yield* failure(connectAndAsk(cfg({ user: "ssl_only", password: "ssl_pw", sslmode: "disable" })))
-      expect(disabled._tag === "PgServerError" && disabled.code).toBe("28000")
+      expect(disabled._tag === "PgInvalidAuthorization" && disabled.code).toBe("28000")
       // allow: plain first, then TLS after the pg_hba rejection
       const allowed = yield* connectAndAsk(cfg({ user: "ssl_only", password: "ssl_pw", sslmode: "allow" }))
       expect(allowed.ssl).toBe(true)
       const preferred = yield* connectAndAsk(cfg({ user: "ssl_only", password: "ssl_pw", sslmode: "prefer" }))
       expect(preferred.ssl).toBe(true)
       const noSsl = yield* failure(connectAndAsk(cfg({ user: "nossl_user", sslmode: "require" })))
-      expect(noSsl._tag === "PgServerError" && noSsl.code).toBe("28000")
+      expect(noSsl._tag === "PgInvalidAuthorization" && noSsl.code).toBe("28000")
     }))
 
   it.effect("TLS required but the server has none: typed error", () =>
@@ -355,8 +355,8 @@ describe.skipIf(reason !== undefined)("authentication and TLS against a server t
           yield* Effect.sync(() => server.restart())
           const e = yield* fiber.await.pipe(Effect.flatten)
           // the server says "terminating connection due to administrator command" (57P01)
-          expect(e._tag).toBe("PgServerError")
-          if (e._tag === "PgServerError") expect(e.code).toBe("57P01")
+          expect(e._tag).toBe("PgAdminShutdown")
+          if (e._tag === "PgAdminShutdown") expect([e.code, e.condition]).toEqual(["57P01", "AdminShutdown"])
           expect(conn.isBroken).toBe(true)
           const again = yield* failure(conn.query("select 1"))
           expect(again._tag).toBe("PgConnectionError")

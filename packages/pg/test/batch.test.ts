@@ -1,3 +1,4 @@
+import * as PgError from "@berth/pg/PgError"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Fiber } from "effect"
 import { connectTest } from "./helpers.js"
@@ -23,7 +24,7 @@ describe("batch", () => {
         { sql: "insert into b values ($1)", params: [1] }, // duplicate key
         { sql: "insert into b values ($1)", params: [5] }
       ]))
-      expect(e._tag === "PgServerError" && e.code).toBe("23505")
+      expect(e._tag === "PgUniqueViolation" && e.code).toBe("23505")
       expect((yield* conn.query("select count(*)::int as n from b")).rows).toEqual([{ n: 3 }])
       expect(conn.transactionStatus).toBe("idle")
       expect(yield* conn.batch([])).toEqual([])
@@ -44,8 +45,16 @@ describe("batch", () => {
         { sql: "insert into s values ($1) returning x", params: [2] }
       ])
       expect(out.map((o) => Either.isRight(o))).toEqual([true, false, false, false, true])
-      const codes = out.map((o) => Either.isLeft(o) && o.left._tag === "PgServerError" ? o.left.code : null)
-      expect(codes).toEqual([null, "23505", "42601", "22012", null])
+      const codes = out.map((o) =>
+        Either.isLeft(o) && PgError.isServerError(o.left) ? [o.left._tag, o.left.code] : null
+      )
+      expect(codes).toEqual([
+        null,
+        ["PgUniqueViolation", "23505"],
+        ["PgSyntaxError", "42601"],
+        ["PgServerError", "22012"],
+        null
+      ])
       expect(Either.getOrThrow(out[4]!).rows).toEqual([{ x: 2 }])
       expect((yield* conn.query("select array_agg(x order by x) as xs from s")).rows).toEqual([{ xs: [1, 2] }])
     }))

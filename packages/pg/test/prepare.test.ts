@@ -41,7 +41,7 @@ describe("PgConnection.prepare", () => {
       )
       expect(typed.rows[0]!.v).toEqual(new Uint8Array([7]))
       const bad = yield* Effect.flip(Effect.scoped(conn.prepare("selec 1")))
-      expect(bad._tag === "PgServerError" && bad.code).toBe("42601")
+      expect(bad._tag === "PgSyntaxError" && bad.code).toBe("42601")
       expect(yield* preparedNames(conn)).toEqual([])
     }))
 })

@@ -166,7 +166,7 @@ describe("automatic prepared-statement cache", () => {
     Effect.gen(function*() {
       const conn = yield* connectTest()
       const bad = yield* failure(conn.query("selec 1"))
-      expect(bad._tag === "PgServerError" && bad.code).toBe("42601")
+      expect(bad._tag === "PgSyntaxError" && bad.code).toBe("42601")
       expect(yield* prepared(conn)).toEqual([])
       const bind = yield* failure(conn.query("select $1::int as n", ["x"]))
       expect(bind._tag === "PgServerError" && bind.code).toBe("22P02")

@@ -123,7 +123,7 @@ describe("PgConnection.stream (rows over a portal)", () => {
       expect(conn.transactionStatus).toBe("idle")
       expect((yield* conn.query("select 3 as n")).rows).toEqual([{ n: 3 }])
       const parse = yield* failure(Stream.runDrain(conn.stream("selec 1")))
-      expect(parse._tag === "PgServerError" && parse.code).toBe("42601")
+      expect(parse._tag === "PgSyntaxError" && parse.code).toBe("42601")
       const input = yield* failure(Stream.runDrain(conn.stream("select 1", [], { fetchSize: 0 })))
       expect(input._tag).toBe("PgInputError")
     }))

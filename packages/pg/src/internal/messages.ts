@@ -1,7 +1,7 @@
 /**
  * Decoding helpers for backend messages that are not on the row hot path.
  */
-import { conditionOf, PgServerError, type ServerErrorFields } from "../PgError.js"
+import { makeServerError, type PgServerError, type ServerErrorFields } from "../PgError.js"
 
 /** Backend message type bytes. */
 export const Backend = {
@@ -87,8 +87,9 @@ export const parseErrorFields = (buf: Buffer, start: number, end: number): Serve
   }
 }
 
+/** The server error of the class its SQLSTATE selects (`PgUniqueViolation`, ..., `PgServerError`). */
 export const serverError = (fields: ServerErrorFields, sql: string | undefined): PgServerError =>
-  new PgServerError({ ...fields, condition: conditionOf(fields.code), sql })
+  makeServerError(fields, sql)
 
 /** Splits a command tag (`INSERT 0 5`, `UPDATE 3`, `CREATE TABLE`) into command and count. */
 export const parseCommandTag = (tag: string): { readonly command: string; readonly rowCount: number | undefined } => {
