@@ -31,3 +31,10 @@ export * as PgError from "./PgError.js"
  * @since 0.1.0
  */
 export * as PgTypes from "./PgTypes.js"
+
+/**
+ * COPY with rows: text, CSV and binary encoders, a Sink of rows, COPY TO read back as rows.
+ *
+ * @since 0.1.0
+ */
+export * as PgCopy from "./PgCopy.js"
