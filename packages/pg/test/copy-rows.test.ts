@@ -1,4 +1,5 @@
 import * as PgCopy from "@berth/pg/PgCopy"
+import * as PgError from "@berth/pg/PgError"
 import * as PgTypes from "@berth/pg/PgTypes"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Exit, Fiber, Stream } from "effect"
@@ -217,7 +218,7 @@ describe("PgCopy.rowsSink", () => {
           PgCopy.rowsSink(conn, "copy e (id) from stdin with (format binary)", { format: "binary", types: ["int8"] })
         )
       )
-      expect(server._tag).toBe("PgServerError")
+      expect(PgError.isServerError(server)).toBe(true)
       expect((yield* conn.query("select count(*)::int as n from e")).rows).toEqual([{ n: 0 }])
       expect(conn.transactionStatus).toBe("idle")
     }))
