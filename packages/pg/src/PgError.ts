@@ -676,7 +676,7 @@ export class PgTimeoutError extends Data.TaggedError("PgTimeoutError")<{
  * Authentication could not proceed on the client side: the server asked for a method that is
  * not supported (`method` names it), for a password that was not configured, for a cleartext
  * or MD5 password the config does not allow, or the SCRAM exchange did not verify. A wrong
- * password reported by the server is a {@link PgServerError} with code `28P01`.
+ * password reported by the server is a {@link PgInvalidAuthorization} with code `28P01`.
  *
  * @example
  * ```ts
@@ -733,8 +733,10 @@ export class PgInputError extends Data.TaggedError("PgInputError")<{
 }> {}
 
 /**
- * Every error `@berth/pg` produces. A value the type registry cannot decode fails its statement
- * with `PgTypes.DecodeError` (tag `PgDecodeError`); the connection stays usable.
+ * Every error `@berth/pg` produces. Server errors are the members of {@link PgServerError}, one
+ * class (and `_tag`) per common SQLSTATE class, so `Effect.catchTag("PgUniqueViolation", ...)`
+ * works on it. A value the type registry cannot decode fails its statement with
+ * `PgTypes.DecodeError` (tag `PgDecodeError`); the connection stays usable.
  *
  * @example
  * ```ts
