@@ -1,3 +1,4 @@
+import * as PgConnection from "@berth/pg/PgConnection"
 import * as PgCopy from "@berth/pg/PgCopy"
 import * as PgError from "@berth/pg/PgError"
 import * as PgTypes from "@berth/pg/PgTypes"
@@ -148,6 +149,25 @@ describe("PgCopy.rowsSink", () => {
       expect(Either.isRight(eager)).toBe(true)
       const eagerBytes = Buffer.concat(Either.getOrThrow(eager))
       expect(eagerBytes.equals(Buffer.concat(payloads))).toBe(true)
+      // the inline fast paths write what copyTextRow (registry.encodeParam) writes
+      const edge: ReadonlyArray<ReadonlyArray<unknown>> = [
+        [-0, 0, NaN, Infinity, 1.5e300, -123.456, 2 ** 53 + 2, 1n << 70n, true, false],
+        [
+          new Date(Date.UTC(2026, 0, 1, 23, 59, 59, 999)),
+          new Date(Date.UTC(1970, 0, 1)),
+          new Date(-1),
+          new Date("0001-01-01T00:00:00.000Z"),
+          new Date("0000-12-31T23:59:59.999Z"),
+          new Date(Date.UTC(-4712, 0, 1, 3)),
+          new Date("9999-12-31T23:59:59.999Z"),
+          new Date(Date.UTC(10000, 0, 1)),
+          new Date(Date.UTC(275759, 0, 1))
+        ]
+      ]
+      for (const row of edge) {
+        const ours = Buffer.concat(Either.getOrThrow(PgCopy.encodeAll([row], { format: "text" }))).toString()
+        expect(ours).toBe(Buffer.from(PgConnection.copyTextRow(row)).toString())
+      }
       // binary: header first, trailer last
       const bin = Buffer.concat(
         Either.getOrThrow(PgCopy.encodeAll([[1, "x"]], { format: "binary", types: ["int4", "text"] }))

@@ -113,53 +113,102 @@ const paramText = (registry: TypeRegistry, value: unknown): string | Uint8Array 
 
 export type RowEncoder = (row: ReadonlyArray<unknown>, out: Out) => void
 
-export const textRow = (registry: TypeRegistry): RowEncoder => (row, out) => {
-  for (let i = 0; i < row.length; i++) {
-    if (i > 0) out.byte(9)
-    const value = row[i]
-    if (value === null || value === undefined) {
-      out.ascii("\\N")
-      continue
+const MS_PER_DAY = 86400000
+const ISO_MIN = -62135596800000 // 0001-01-01: toISOString's plain four-digit years start here
+const ISO_MAX = 253402300800000 // 10000-01-01
+const pad2: ReadonlyArray<string> = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0"))
+const pad3: ReadonlyArray<string> = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, "0"))
+
+/**
+ * A value's parameter text, as `registry.encodeParam` gives it, with the common types done
+ * inline: primitives never reach user codecs, and a `Date` (when no user codec may claim it) is
+ * the same ISO text built from a per-day cached prefix.
+ */
+const fieldText = (registry: TypeRegistry): (value: unknown) => string | Uint8Array | null => {
+  const plainDates = !(registry.options.codecs ?? []).some((codec) => codec.is !== undefined)
+  let day = NaN
+  let prefix = ""
+  return (value) => {
+    switch (typeof value) {
+      case "string":
+        return value
+      case "number":
+        return Object.is(value, -0) ? "-0" : "" + value
+      case "boolean":
+        return value ? "t" : "f"
+      case "bigint":
+        return value.toString()
+      case "object":
+        if (plainDates && value instanceof Date) {
+          const ms = value.getTime()
+          if (ms >= ISO_MIN && ms < ISO_MAX) {
+            const d = Math.floor(ms / MS_PER_DAY)
+            if (d !== day) {
+              day = d
+              prefix = new Date(d * MS_PER_DAY).toISOString().slice(0, 11)
+            }
+            const t = ms - d * MS_PER_DAY
+            const secs = Math.floor(t / 1000)
+            return `${prefix}${pad2[Math.floor(secs / 3600)]}:${pad2[Math.floor(secs / 60) % 60]}:${pad2[secs % 60]}.${
+              pad3[t - secs * 1000]
+            }Z`
+          }
+        }
     }
-    let text: string | Uint8Array | null
-    try {
-      text = typeof value === "string" ? value : paramText(registry, value)
-    } catch (e) {
-      throw new ColumnError(i, e)
-    }
-    if (text === null) out.ascii("\\N")
-    else if (typeof text !== "string") {
-      // bytea input `\x...`, its backslash escaped for COPY
-      out.ascii("\\\\x")
-      out.ascii(toHex(text))
-    } else out.utf8(textSpecial.test(text) ? text.replace(textSpecialAll, textEscape) : text)
+    return paramText(registry, value)
   }
-  out.byte(10)
 }
 
-export const csvRow = (registry: TypeRegistry): RowEncoder => (row, out) => {
-  for (let i = 0; i < row.length; i++) {
-    if (i > 0) out.byte(44)
-    const value = row[i]
-    if (value === null || value === undefined) continue // unquoted empty: NULL
-    let text: string | Uint8Array | null
-    try {
-      text = typeof value === "string" ? value : paramText(registry, value)
-    } catch (e) {
-      throw new ColumnError(i, e)
+/** One line per row, written with one UTF-8 write. */
+export const textRow = (registry: TypeRegistry): RowEncoder => {
+  const field = fieldText(registry)
+  return (row, out) => {
+    let line = ""
+    for (let i = 0; i < row.length; i++) {
+      if (i > 0) line += "\t"
+      const value = row[i]
+      if (value === null || value === undefined) {
+        line += "\\N"
+        continue
+      }
+      let text: string | Uint8Array | null
+      try {
+        text = field(value)
+      } catch (e) {
+        throw new ColumnError(i, e)
+      }
+      if (text === null) line += "\\N"
+      // bytea input `\x...`, its backslash escaped for COPY
+      else if (typeof text !== "string") line += "\\\\x" + toHex(text)
+      else line += textSpecial.test(text) ? text.replace(textSpecialAll, textEscape) : text
     }
-    if (text === null) continue
-    if (typeof text !== "string") {
-      out.ascii("\\x")
-      out.ascii(toHex(text))
-    } else if (text === "" || text === "\\." || csvSpecial.test(text)) {
-      // quoted: the empty string (unquoted it would be NULL), the end marker, delimiters and line ends
-      out.byte(34)
-      out.utf8(text.replace(csvQuotes, "\"\""))
-      out.byte(34)
-    } else out.utf8(text)
+    out.utf8(line + "\n")
   }
-  out.byte(10)
+}
+
+export const csvRow = (registry: TypeRegistry): RowEncoder => {
+  const field = fieldText(registry)
+  return (row, out) => {
+    let line = ""
+    for (let i = 0; i < row.length; i++) {
+      if (i > 0) line += ","
+      const value = row[i]
+      if (value === null || value === undefined) continue // unquoted empty: NULL
+      let text: string | Uint8Array | null
+      try {
+        text = field(value)
+      } catch (e) {
+        throw new ColumnError(i, e)
+      }
+      if (text === null) continue
+      if (typeof text !== "string") line += "\\x" + toHex(text)
+      else if (text === "" || text === "\\." || csvSpecial.test(text)) {
+        // quoted: the empty string (unquoted it would be NULL), the end marker, delimiters and line ends
+        line += "\"" + text.replace(csvQuotes, "\"\"") + "\""
+      } else line += text
+    }
+    out.utf8(line + "\n")
+  }
 }
 
 // --- binary -----------------------------------------------------------------------------------
