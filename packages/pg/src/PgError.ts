@@ -49,7 +49,7 @@ export type ServerCondition =
   | "InvalidTextRepresentation"
   | "Other"
 
-const conditionByCode: Record<string, ServerCondition> = {
+const conditionByCode: { readonly [code: string]: ServerCondition } = {
   "23505": "UniqueViolation",
   "23503": "ForeignKeyViolation",
   "23502": "NotNullViolation",
