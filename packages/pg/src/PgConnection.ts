@@ -332,6 +332,11 @@ export interface PgConnection {
    * connection still busy after it is destroyed (reported by `isBroken`), never handed on.
    */
   readonly awaitReady: Effect.Effect<void>
+  /**
+   * Statements of this connection not yet answered: queued plus on the wire (pipelined). A
+   * scheduler spreading work over connections picks the one with the fewest.
+   */
+  readonly pending: number
   /** Socket closed, desynchronised, or an interrupted statement not confirmed finished. */
   readonly isBroken: boolean
   readonly backendPid: number
@@ -381,9 +386,19 @@ export interface ConnectOptions {
    * Bind/Execute only, with binary results for the columns whose codec prefers binary.
    */
   readonly statementCache?: number | "unnamed"
+  /**
+   * How many statements of concurrent callers may be on the wire at once (default 100). Each
+   * ends in its own Sync, so an error stays with its statement. `1` turns pipelining off: each
+   * statement waits for the previous one's ReadyForQuery. Portals and COPY always run alone.
+   * An interrupted statement is cancelled on the server only when nothing was sent after it;
+   * otherwise it is abandoned (it runs to completion and its outcome is dropped) — see
+   * docs/performance.md.
+   */
+  readonly pipeline?: number
 }
 
 const DEFAULT_STATEMENT_CACHE = 256
+const DEFAULT_PIPELINE = 100
 const DEFAULT_FETCH_SIZE = 1000
 
 const DEFAULT_CONNECT_TIMEOUT = Duration.seconds(30)
@@ -475,6 +490,9 @@ class Connection implements PgConnection {
   }
   get isBroken(): boolean {
     return this.core.phase === "closed"
+  }
+  get pending(): number {
+    return this.core.pending
   }
   get backendPid(): number {
     return this.core.backendPid
@@ -851,7 +869,8 @@ const attempt = (
         cancelTimeoutMillis: Duration.toMillis(Duration.decode(options.cancelTimeout ?? DEFAULT_CANCEL_TIMEOUT)),
         hostLabel: label,
         cancelTarget: hp,
-        maxMessageBytes: options.maxMessageBytes ?? (1024 + 1) * 1024 * 1024
+        maxMessageBytes: options.maxMessageBytes ?? (1024 + 1) * 1024 * 1024,
+        pipelineDepth: options.pipeline ?? DEFAULT_PIPELINE
       })
       const capacity = options.statementCache ?? DEFAULT_STATEMENT_CACHE
       if (capacity !== "unnamed") core.statements = new StatementCache(capacity)
@@ -998,6 +1017,12 @@ const connectAny = (config: PgConfig, options: ConnectOptions): Effect.Effect<Co
           message: `statementCache must be a positive integer or "unnamed", got ${String(capacity)}`,
           sql: undefined
         })
+      )
+    }
+    const depth = options.pipeline
+    if (depth !== undefined && !(Number.isSafeInteger(depth) && depth >= 1)) {
+      return yield* Effect.fail(
+        new PgInputError({ message: `pipeline must be a positive integer, got ${String(depth)}`, sql: undefined })
       )
     }
     const password = config.password === undefined

@@ -27,6 +27,8 @@ const queryPayload = (host: OpHost, sql: string): Buffer => host.writer.begin(Fr
 const notCopy = (sql: string, what: string) => new PgInputError({ message: `the statement is not a ${what}`, sql })
 
 export class CopyInOp extends QueryOp {
+  override readonly exclusive: boolean = true
+
   private started = false
   private ended = false
   private doneSent = false
@@ -128,6 +130,8 @@ export class CopyInOp extends QueryOp {
 type Resume = (effect: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<PgError>>) => void
 
 export class CopyOutOp extends QueryOp {
+  override readonly exclusive: boolean = true
+
   private started = false
   private buffered: Array<Uint8Array> = []
   private bufferedBytes = 0

@@ -1,16 +1,29 @@
 /**
- * The connection core: socket, framing, the statement queue and the cancel/drain state
- * machine. Plain callbacks on the hot path (no Effect per message); PgConnection wraps it.
+ * The connection core: socket, framing, the statement queue, the pipeline and the cancel/drain
+ * state machine. Plain callbacks on the hot path (no Effect per message); PgConnection wraps it.
  *
  * Life cycle: `startup` (messages are copied into an inbox the Effect-based startup reads)
- * -> `ready` (messages go to the active QueryOp) -> `closed` (every waiter failed, socket gone).
+ * -> `ready` (messages go to the op at the head of the pipeline) -> `closed` (every waiter
+ * failed, socket gone).
  *
- * Cancel/drain (why it is safe): when the caller of the active statement is interrupted, a
- * CancelRequest goes out on a fresh socket and the connection waits for BOTH the statement's
- * ReadyForQuery AND the server closing the cancel socket. The server closes it only after it has
- * signalled the backend, and a backend takes a pending signal before it reads another command
- * (a cancel that lands while it waits for input is discarded), so no later statement can be
- * hit. If both do not happen within `cancelTimeout`, the connection is destroyed instead.
+ * Pipelining: up to `pipelineDepth` statements are on the wire at once, each ending in its own
+ * Sync, so an error is confined to its statement and the replies arrive in order (the head of
+ * `inflight` owns every message until its ReadyForQuery). Writes made in one tick are corked into
+ * one syscall. Ops that talk to the server mid-flight (portals, COPY) are exclusive: they go out
+ * only on an empty pipeline and nothing follows them until they end.
+ *
+ * Cancel/drain (why it is safe): a CancelRequest stops whatever the backend runs when it arrives,
+ * so one is sent only when the interrupted statement is the LAST one on the wire and the FIRST
+ * not yet answered: then it can hit nothing else. The connection then sends nothing until BOTH
+ * the statement's ReadyForQuery AND the server closing the cancel socket. The server closes it
+ * only after it has signalled the backend, and a backend takes a pending signal before it reads
+ * another command (a cancel that lands while it waits for input is discarded), so no later
+ * statement can be hit. If both do not happen within `cancelTimeout`, the connection is destroyed.
+ *
+ * An interrupted statement with others behind it on the wire cannot be cancelled safely (the
+ * cancel could land on a follower): it is abandoned, runs to completion and its outcome is
+ * discarded. An interrupted statement that is last but not yet first holds the pipeline (no new
+ * statement goes out) until it becomes first, and is cancelled then.
  */
 import * as net from "node:net"
 import type * as tls from "node:tls"
@@ -37,6 +50,8 @@ export interface CoreOptions {
   readonly cancelTarget: { readonly host: string; readonly port: number }
   /** Largest backend message accepted (a guard against garbage lengths). */
   readonly maxMessageBytes: number
+  /** Most statements on the wire at once (1: each waits for the previous ReadyForQuery). */
+  readonly pipelineDepth: number
 }
 
 export interface Listener {
@@ -75,8 +90,13 @@ export class Core {
   private inbox: Array<RawMessage> = []
   private inboxWaiter: (() => void) | undefined = undefined
   private readonly queue: Array<QueryOp> = []
-  private active: QueryOp | undefined = undefined
+  /** Ops sent and not yet finished, in wire order; the first owns the incoming messages. */
+  private readonly inflight: Array<QueryOp> = []
   private drain: Drain | undefined = undefined
+  /** An interrupted op, last on the wire, waiting to be first so it can be cancelled. */
+  private hold: QueryOp | undefined = undefined
+  /** Writes of this tick are corked and go out together. */
+  private corked = false
   private readyWaiters: Array<() => void> = []
   private socketError: Error | undefined = undefined
   /** A FATAL error the server sent while no statement was running (e.g. admin shutdown). */
@@ -106,7 +126,23 @@ export class Core {
   }
 
   write(buf: Buffer): void {
-    if (this.phase !== "closed") this.stream.write(buf)
+    if (this.phase === "closed") return
+    if (!this.corked) {
+      this.corked = true
+      this.stream.cork()
+      process.nextTick(this.uncork)
+    }
+    this.stream.write(buf)
+  }
+
+  private readonly uncork = (): void => {
+    this.corked = false
+    this.stream.uncork()
+  }
+
+  /** The op that owns the incoming messages. */
+  private get active(): QueryOp | undefined {
+    return this.inflight[0]
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -183,7 +219,7 @@ export class Core {
       waiter?.()
       return
     }
-    const op = this.active
+    const op = this.inflight[0]
     switch (type) {
       case Backend.DataRow:
         if (op === undefined) throw new MalformedMessage("DataRow outside of a statement")
@@ -252,6 +288,10 @@ export class Core {
         return
       case Backend.CopyInResponse:
         if (op === undefined) throw new MalformedMessage("CopyInResponse outside of a statement")
+        if (!op.exclusive && this.inflight.length > 1) {
+          // the server would read the next statement as COPY data: the session cannot be saved
+          throw new MalformedMessage("COPY FROM STDIN started by a statement with others pipelined behind it")
+        }
         op.copyIn()
         return
       case Backend.CopyOutResponse:
@@ -309,8 +349,18 @@ export class Core {
   // ---------------------------------------------------------------------------------------------
   // statements
 
+  /** Ops queued or on the wire. */
+  get pending(): number {
+    return this.queue.length + this.inflight.length
+  }
+
+  /** Ops on the wire. */
+  get sent(): number {
+    return this.inflight.length
+  }
+
   get busy(): boolean {
-    return this.active !== undefined || this.drain !== undefined || this.queue.length > 0
+    return this.inflight.length > 0 || this.drain !== undefined || this.queue.length > 0
   }
 
   enqueue(op: QueryOp): void {
@@ -319,16 +369,21 @@ export class Core {
       return
     }
     this.queue.push(op)
-    if (this.active === undefined && this.drain === undefined) this.next()
+    this.pump()
   }
 
-  private next(): void {
-    for (;;) {
-      const op = this.queue.shift()
-      if (op === undefined) {
-        this.notifyReady()
-        return
+  /** Sends queued ops while the pipeline has room; signals readiness when all is done. */
+  private pump(): void {
+    if (this.drain !== undefined || this.hold !== undefined || this.phase !== "ready") return
+    const queue = this.queue
+    const inflight = this.inflight
+    while (queue.length > 0) {
+      const n = inflight.length
+      if (n > 0) {
+        const op = queue[0]!
+        if (op.exclusive || inflight[n - 1]!.exclusive || n >= this.options.pipelineDepth) return
       }
+      const op = queue.shift()!
       let payload: Buffer
       try {
         payload = op.build(this.writer)
@@ -342,11 +397,11 @@ export class Core {
         )
         continue
       }
-      this.active = op
+      inflight.push(op)
       op.state = "active"
-      this.stream.write(payload)
-      return
+      this.write(payload)
     }
+    if (inflight.length === 0) this.notifyReady()
   }
 
   /** Writes `buf`; `done` runs once the socket accepted it (at once, or at 'drain' or close). */
@@ -378,18 +433,28 @@ export class Core {
   }
 
   private onReadyForQuery(op: QueryOp): void {
-    this.active = undefined
+    this.inflight.shift()
     op.finish()
     const drain = this.drain
     if (drain !== undefined) {
       drain.rfq = true
       this.checkDrain()
-    } else {
-      this.next()
+      return
     }
+    const hold = this.hold
+    if (hold !== undefined && this.inflight[0] === hold) {
+      // the held op is now the only one on the wire: a cancel can only hit it
+      this.hold = undefined
+      this.startDrain()
+      return
+    }
+    this.pump()
   }
 
-  /** The caller of `op` was interrupted. Returns at once; the drain runs in the background. */
+  /**
+   * The caller of `op` was interrupted. Returns at once: a queued op is dropped; a sent one is
+   * cancelled and drained in the background when that is safe, else abandoned (see the top).
+   */
   interrupt(op: QueryOp): void {
     if (op.state === "queued") {
       const i = this.queue.indexOf(op)
@@ -400,7 +465,16 @@ export class Core {
     }
     if (op.state !== "active" || this.phase === "closed") return
     op.abandoned = true
-    if (this.drain !== undefined) return
+    // a drain or hold in progress already covers the last op on the wire
+    if (this.drain !== undefined || this.hold !== undefined) return
+    const inflight = this.inflight
+    if (inflight[inflight.length - 1] !== op) return // followers on the wire: abandoned
+    if (inflight[0] === op) this.startDrain()
+    else this.hold = op
+  }
+
+  /** Cancels the only op on the wire; nothing is sent until it is confirmed finished. */
+  private startDrain(): void {
     const timer = setTimeout(() => {
       this.destroy(
         new PgTimeoutError({
@@ -464,7 +538,7 @@ export class Core {
     if (drain === undefined || !drain.rfq || !drain.cancelDone) return
     clearTimeout(drain.timer)
     this.drain = undefined
-    this.next()
+    this.pump()
   }
 
   /** Calls `f` once nothing is queued, running, or draining (or the connection closed). */
@@ -544,9 +618,9 @@ export class Core {
     this.drain = undefined
     // a cancel already under way is left to finish: the server should still stop the statement
     if (drain !== undefined) clearTimeout(drain.timer)
-    const active = this.active
-    this.active = undefined
-    active?.finish(activeFailure ?? reason)
+    this.hold = undefined
+    const sent = this.inflight.splice(0)
+    for (let i = 0; i < sent.length; i++) sent[i]!.finish(i === 0 ? activeFailure ?? reason : reason)
     const queued = this.queue.splice(0)
     for (const op of queued) op.finish(reason)
     const waiter = this.inboxWaiter
@@ -565,7 +639,7 @@ export class Core {
     const stream = this.stream
     if (this.phase !== "closed") {
       // a statement still running would otherwise keep the backend busy until it ends
-      if (this.active !== undefined && this.drain === undefined && this.backendPid !== 0) this.fireCancel(() => {})
+      if (this.inflight.length > 0 && this.drain === undefined && this.backendPid !== 0) this.fireCancel(() => {})
       const terminate = this.writer.begin(Frontend.Terminate).end().flush()
       this.destroy(
         new PgConnectionError({

@@ -28,6 +28,8 @@ type Resume = (effect: Effect.Effect<Chunk.Chunk<unknown>, Option.Option<PgError
 const noResume = (): void => {}
 
 export class PortalOp extends QueryOp {
+  override readonly exclusive: boolean = true
+
   private inflight = false
   private completed = false
   private synced = false

@@ -91,8 +91,15 @@ interface FastBuffer extends Buffer {
 
 const emptyFields: ReadonlyArray<Field> = []
 
+const mentionsCopy = /copy/i
+
 export class QueryOp {
   state: OpState = "queued"
+  /**
+   * Talks to the server while it runs (a portal, COPY): goes out only on an empty pipeline, and
+   * nothing is pipelined behind it.
+   */
+  readonly exclusive: boolean
   /** Set when the caller was interrupted: the outcome is drained and dropped. */
   abandoned = false
   error: PgServerError | undefined = undefined
@@ -123,7 +130,11 @@ export class QueryOp {
     private readonly registry: TypeRegistry,
     protected readonly resume: (effect: Effect.Effect<unknown, PgError>) => void,
     protected readonly host: OpHost
-  ) {}
+  ) {
+    // COPY FROM STDIN reads the wire: a statement pipelined behind it would be read as COPY
+    // data. Any text mentioning copy runs alone (a false positive only costs pipelining).
+    this.exclusive = mentionsCopy.test(sql)
+  }
 
   /** The bytes to send, built when the statement goes out. May throw (a message beyond 2 GiB). */
   build(w: Writer): Buffer {
@@ -189,7 +200,10 @@ export class QueryOp {
   /** COPY FROM STDIN needs a data source `query` does not take: abort it cleanly. */
   copyIn(): void {
     const w = this.host.writer
-    this.host.write(w.begin(Frontend.CopyFail).cstring("COPY FROM STDIN needs PgConnection.copyFrom").end().flush())
+    w.begin(Frontend.CopyFail).cstring("COPY FROM STDIN needs PgConnection.copyFrom").end()
+    // copy-in mode ignored the statement's own Sync: an extended-protocol COPY needs another one
+    if (!this.simple) w.begin(Frontend.Sync).end()
+    this.host.write(w.flush())
   }
 
   /** COPY TO STDOUT through `query`: the data is discarded. */
