@@ -72,9 +72,9 @@ describe("cancellation", () => {
       expect((yield* conn.query("select count(*)::int as n from t_tx")).rows).toEqual([{ n: 0 }])
     })))
 
-  it.live("concurrent calls are queued; an interrupted queued call never reaches the server", () =>
+  it.live("without pipelining, concurrent calls queue; an interrupted queued call never reaches the server", () =>
     Effect.scoped(Effect.gen(function*() {
-      const conn = yield* connectTest()
+      const conn = yield* connectTest({}, { pipeline: 1 })
       yield* conn.query("create table t_q (x int)")
       const slow = yield* Effect.fork(conn.query("select pg_sleep(0.3)"))
       const queued = yield* Effect.fork(conn.query("insert into t_q values (1)"))
