@@ -13,7 +13,7 @@ import * as Runner from "../src/Runner.js"
 const expected: Record<string, ReadonlyArray<string>> = {
   A: ["pg", "raw", "pgbench", "berth-pg", "berth-sql"],
   B: ["pg", "raw", "berth"],
-  C: ["pg", "raw"],
+  C: ["pg", "raw", "berth"],
   D: ["pg", "pgbench", "berth"],
   E: ["semaphore", "pg", "berth-pool"],
   F: ["pg", "raw", "berth-pg", "pgbench"]

@@ -1,22 +1,26 @@
-import { Db, Rows } from "@berth/sql"
-import { ManagedRuntime, Stream } from "effect"
+import { PgConfig, PgConnection } from "@berth/pg"
+import { Effect, Stream } from "effect"
 import type { Contender } from "../../Contender.js"
 import { expectRows } from "../../internal/drive.js"
+import { acquire } from "../../internal/effect3.js"
 import { streamQuery } from "../../Workload.js"
 
+/** Rows per Execute: the peers' batch size (pg-cursor read(1000), postgres.js cursor(1000)). */
+const fetchSize = 1000
+
 const contender: Contender = {
-  description: "Berth: Rows.stream on @berth/sql (server-side cursor, fetchSize 5000)",
+  description: `@berth/pg PgConnection.stream over a portal, fetchSize ${fetchSize}, object rows`,
   kind: "client",
   open: async (ctx) => {
-    const runtime = ManagedRuntime.make(Db.layer({ url: ctx.url, maxOpen: 1 }))
+    const conn = await acquire(Effect.flatMap(PgConfig.parse(ctx.url), (config) => PgConnection.connect(config)))
     return {
       run: async (phase) => {
-        const rows = await runtime.runPromise(
-          Stream.runCount(Rows.stream(`${streamQuery} limit $1`, [phase.rows], { fetchSize: 5000 }))
+        const rows = await Effect.runPromise(
+          Stream.runCount(conn.value.stream(`${streamQuery} limit $1`, [phase.rows], { fetchSize }))
         )
         return { ops: expectRows(rows, phase.rows) }
       },
-      close: () => runtime.dispose()
+      close: conn.close
     }
   }
 }
