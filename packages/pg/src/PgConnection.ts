@@ -102,6 +102,14 @@ export interface QueryResult<Row = Record<string, unknown>> {
 export interface QueryOptions {
   /** `object` (default): rows keyed by column name; `array`: rows as arrays in column order. */
   readonly rowMode?: "object" | "array"
+  /**
+   * The caller holds no session on this connection: other callers' statements may be
+   * pipelined behind this one (a client sharing a busy connection). Such a statement must
+   * leave no transaction block open; if it does (a raw `BEGIN`), it fails with `PgInputError`
+   * and the connection is closed, which rolls the transaction back, so that no statement
+   * pipelined behind it runs inside it unnoticed. Default false.
+   */
+  readonly shared?: boolean
 }
 
 /**
@@ -324,7 +332,10 @@ export interface PgConnection {
     options?: { readonly paramTypes?: ReadonlyArray<number> }
   ) => Effect.Effect<PreparedStatement, PgError, Scope.Scope>
   /** Simple query protocol: a script of one or more statements, no parameters; one result each. */
-  readonly simpleQuery: (sql: string) => Effect.Effect<ReadonlyArray<QueryResult>, PgError>
+  readonly simpleQuery: (
+    sql: string,
+    options?: { readonly shared?: boolean }
+  ) => Effect.Effect<ReadonlyArray<QueryResult>, PgError>
   /** From the last ReadyForQuery. */
   readonly transactionStatus: TransactionStatus
   /**
@@ -505,6 +516,7 @@ class Connection implements PgConnection {
     sql: string,
     simple: boolean,
     arrayMode: boolean,
+    shared: boolean,
     plan: () => Plan | PgInputError
   ): Effect.Effect<A, PgError> {
     const core = this.core
@@ -529,6 +541,7 @@ class Connection implements PgConnection {
         resume as (effect: Effect.Effect<unknown, PgError>) => void,
         core
       )
+      op.shared = shared
       core.enqueue(op)
       return Effect.sync(() => core.interrupt(op))
     })
@@ -540,7 +553,7 @@ class Connection implements PgConnection {
     options?: QueryOptions
   ): Effect.Effect<never, PgError> =>
     // the row shape follows rowMode; the overloads of PgConnection["query"] say which
-    this.run<never>(sql, false, options?.rowMode === "array", () => this.plan(sql, params))
+    this.run<never>(sql, false, options?.rowMode === "array", options?.shared === true, () => this.plan(sql, params))
 
   private plan(sql: string, params: ReadonlyArray<unknown>, fetchSize = 0): Plan | PgInputError {
     const encoded = encodeParams(this.registry, sql, params)
@@ -760,7 +773,7 @@ class Connection implements PgConnection {
     })
     const close = Effect.suspend(() =>
       core.phase === "closed" ? Effect.void : Effect.ignore(
-        this.run(sql, true, false, () => ({
+        this.run(sql, true, false, false, () => ({
           _tag: "Fixed",
           payload: core.writer.begin(Frontend.Close).int8(0x53 /* S */).cstring(name).end().begin(Frontend.Sync).end()
             .flush()
@@ -771,7 +784,7 @@ class Connection implements PgConnection {
       const prepared = describe(name, description.fields, registry)
       const oids = description.paramOids
       const execute = (params: ReadonlyArray<unknown> = [], opts?: QueryOptions): Effect.Effect<never, PgError> =>
-        this.run<never>(sql, false, opts?.rowMode === "array", () => {
+        this.run<never>(sql, false, opts?.rowMode === "array", opts?.shared === true, () => {
           const encoded = encodeParams(registry, sql, params)
           if (encoded instanceof PgInputError) return encoded
           for (let i = 0; i < encoded.length; i++) {
@@ -792,8 +805,11 @@ class Connection implements PgConnection {
     })
   }
 
-  simpleQuery = (sql: string): Effect.Effect<ReadonlyArray<QueryResult>, PgError> =>
-    this.run<ReadonlyArray<QueryResult>>(sql, true, false, () => {
+  simpleQuery = (
+    sql: string,
+    options?: { readonly shared?: boolean }
+  ): Effect.Effect<ReadonlyArray<QueryResult>, PgError> =>
+    this.run<ReadonlyArray<QueryResult>>(sql, true, false, options?.shared === true, () => {
       if (sql.includes("\0")) return nulError(sql)
       return { _tag: "Fixed", payload: this.core.writer.begin(Frontend.Query).cstring(sql).end().flush() }
     })

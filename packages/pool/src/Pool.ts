@@ -435,6 +435,43 @@ export const invalidate = <A, E>(self: Pool<A, E>, resource: A): Effect.Effect<v
 export const stats = <A, E>(self: Pool<A, E>): Effect.Effect<Stats> => Effect.sync(() => internal.toImpl(self).stats())
 
 /**
+ * Whether a `get` right now would not queue: an idle resource is there, or there is room to
+ * create one, and nobody is waiting. A synchronous read for schedulers that spread work (for
+ * instance a client that shares busy connections only when the pool is saturated).
+ *
+ * @example
+ * ```ts
+ * import { Pool } from "@berth/pool"
+ *
+ * declare const pool: Pool.Pool<{ readonly id: number }>
+ *
+ * const share = !Pool.unsafeHasCapacity(pool)
+ * ```
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const unsafeHasCapacity = <A, E>(self: Pool<A, E>): boolean => internal.toImpl(self).hasCapacity()
+
+/**
+ * How many callers are queued for a resource right now (`stats().waiting`, without the
+ * snapshot).
+ *
+ * @example
+ * ```ts
+ * import { Pool } from "@berth/pool"
+ *
+ * declare const pool: Pool.Pool<{ readonly id: number }>
+ *
+ * const contended = Pool.unsafeWaiting(pool) > 0
+ * ```
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const unsafeWaiting = <A, E>(self: Pool<A, E>): number => internal.toImpl(self).waiters.length
+
+/**
  * Closes the pool gracefully: new and queued `get`s fail with `PoolClosed`, idle resources
  * are destroyed, in-flight leases may finish for up to `closeTimeout`, then their resources
  * are destroyed too. Returns once every resource's finalizer has run (each exactly once).

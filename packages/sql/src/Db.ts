@@ -18,6 +18,7 @@ import type * as PoolError from "@berth/pool/PoolError"
 import type { Config, ConfigError, Scope } from "effect"
 import { Context, Duration, Effect, Layer, Option, Schema } from "effect"
 import { type DbError, DbUnavailableError, RowCountError } from "./DbError.js"
+import * as Lanes from "./internal/lanes.js"
 import * as Observe from "./internal/observe.js"
 import * as Session from "./internal/session.js"
 
@@ -60,6 +61,13 @@ export interface DbOptions extends PoolKnobs {
   readonly releaseTimeout?: Duration.DurationInput | undefined
   /** A span per statement, after the OpenTelemetry database conventions (default: true). */
   readonly spans?: boolean | undefined
+  /**
+   * Single statements outside a session share connections when the pool is saturated: instead
+   * of queueing for a connection, a statement is pipelined on the least busy one (each with its
+   * own Sync, so outcomes stay separate). Transactions, pinned Conns and streams always get a
+   * connection of their own. Default true; see docs/performance.md.
+   */
+  readonly pipelining?: boolean | undefined
 }
 
 /**
@@ -80,6 +88,14 @@ export interface Service {
    */
   readonly withConnection: <A, E, R>(
     f: (conn: PgConnection.PgConnection) => Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | DbError, R>
+  /**
+   * Runs `f`, which must send exactly one statement, with the current session's connection or,
+   * outside a session, on a connection it may share with other single statements (pipelined,
+   * see `DbOptions.pipelining`). `shared` tells `f` to pass `shared: true` to the statement.
+   */
+  readonly withStatement: <A, E, R>(
+    f: (conn: PgConnection.PgConnection, shared: boolean) => Effect.Effect<A, E, R>
   ) => Effect.Effect<A, E | DbError, R>
   /**
    * Leases a connection for the current scope. When the scope closes, the connection is
@@ -179,7 +195,17 @@ export const make = (
 ): Effect.Effect<Service, DbUnavailableError | PoolError.PoolConfigError | PgError.PgConfigError, Scope.Scope> =>
   Effect.gen(function*() {
     const config = options.config ?? (yield* PgConfig.parse(options.url ?? ""))
-    const { afterConnect, releaseTimeout, resetOnRelease, spans, types, url: _url, config: _config, ...knobs } = options
+    const {
+      afterConnect,
+      config: _config,
+      pipelining,
+      releaseTimeout,
+      resetOnRelease,
+      spans,
+      types,
+      url: _url,
+      ...knobs
+    } = options
     const connectOptions: PgConnection.ConnectOptions = types === undefined ? {} : { types }
     const acquire = afterConnect === undefined
       ? PgConnection.connect(config, connectOptions)
@@ -221,12 +247,33 @@ export const make = (
         session === undefined
           ? Pool.use(pool, (conn) => Effect.ensuring(f(conn), cleanOrInvalidate(conn)))
           : Session.use(session, f))
+    const lanes = Lanes.make(pool, cleanOrInvalidate)
+    const exclusive = <A, E, R>(
+      f: (conn: PgConnection.PgConnection, shared: boolean) => Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E | DbError, R> =>
+      Pool.use(pool, (conn) => Effect.ensuring(f(conn, false), cleanOrInvalidate(conn)))
+    const shared = <A, E, R>(
+      f: (conn: PgConnection.PgConnection, shared: boolean) => Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E | DbError, R> => lanes.run((conn) => f(conn, true))
+    const sessionless = pipelining === false ? exclusive : shared
+    const withStatement = <A, E, R>(
+      f: (conn: PgConnection.PgConnection, shared: boolean) => Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E | DbError, R> =>
+      Effect.flatMap(
+        Session.CurrentSession,
+        (session): Effect.Effect<A, E | DbError, R> =>
+          session === undefined ? sessionless(f) : Session.use(session, (conn) => f(conn, false))
+      )
     const run = (
       sql: string,
       params: ReadonlyArray<unknown> = [],
       queryOptions?: PgConnection.QueryOptions
     ): Effect.Effect<PgConnection.QueryResult, DbError> =>
-      Observe.statement(target, sql, withConnection((conn) => conn.query(sql, params, queryOptions)))
+      Observe.statement(
+        target,
+        sql,
+        withStatement((conn, shared) => conn.query(sql, params, Lanes.statementOptions(queryOptions, shared)))
+      )
 
     // "sql.Open doesn't connect": a Db that was built has answered a query.
     yield* Effect.scoped(Effect.flatMap(lease, (conn) => conn.query("select 1"))).pipe(
@@ -241,7 +288,7 @@ export const make = (
         })
       )
     )
-    return { pool, config, connectOptions, target, lease, withConnection, run } satisfies Service
+    return { pool, config, connectOptions, target, lease, withConnection, withStatement, run } satisfies Service
   })
 
 /**

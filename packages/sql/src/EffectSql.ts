@@ -23,6 +23,7 @@ import type { Scope } from "effect"
 import { Chunk, Context, Effect, Layer, Option, Predicate, Queue, Redacted, Schedule, Stream } from "effect"
 import * as Db from "./Db.js"
 import type { DbError } from "./DbError.js"
+import * as Lanes from "./internal/lanes.js"
 import * as Observe from "./internal/observe.js"
 import * as Session from "./internal/session.js"
 import * as Rows from "./Rows.js"
@@ -137,6 +138,8 @@ const makeConnection = (
  *
  * @since 0.1.0
  */
+const sharedSimple = { shared: true } as const
+
 export const make = (
   options: Options = {}
 ): Effect.Effect<PgClient.PgClient, never, Db.Db | Reactivity.Reactivity | Scope.Scope> =>
@@ -145,10 +148,19 @@ export const make = (
     // @effect/sql already opens a span per statement (with the OpenTelemetry attributes
     // below), so Berth records its metrics without a second span.
     const target: Observe.Target = { ...db.target, spans: false }
+    // single statements: pipelined on a shared connection when the pool is saturated
     const run: Run = (sql, params, queryOptions) =>
-      Observe.statement(target, sql, db.withConnection((conn) => conn.query(sql, params, queryOptions)))
+      Observe.statement(
+        target,
+        sql,
+        db.withStatement((conn, shared) => conn.query(sql, params, Lanes.statementOptions(queryOptions, shared)))
+      )
     const runSimple: RunSimple = (sql) =>
-      Observe.statement(target, sql, db.withConnection((conn) => conn.simpleQuery(sql)))
+      Observe.statement(
+        target,
+        sql,
+        db.withStatement((conn, shared) => conn.simpleQuery(sql, shared ? sharedSimple : undefined))
+      )
     const stream = (sql: string, params: ReadonlyArray<unknown>) =>
       Stream.provideService(Rows.stream(sql, params), Db.Db, db)
     const connection = makeConnection(run, runSimple, stream)

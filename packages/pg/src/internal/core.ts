@@ -243,7 +243,27 @@ export class Core {
         if (op === undefined) throw new MalformedMessage("ReadyForQuery outside of a statement")
         this.txStatus = statusOf(buf[start])
         // a batch with a Sync per statement gets one ReadyForQuery per statement
-        if (op.readyForQuery()) this.onReadyForQuery(op)
+        if (!op.readyForQuery()) return
+        if (op.shared && this.txStatus !== "idle") {
+          // statements pipelined behind it would run inside its transaction: closing the
+          // connection rolls it back, and every one of them fails (none took effect)
+          this.destroy(
+            new PgConnectionError({
+              message: "a statement of another caller left a transaction block open on this shared connection; " +
+                "the connection was closed and the transaction rolled back",
+              phase: "query",
+              host: this.options.hostLabel,
+              cause: undefined
+            }),
+            new PgInputError({
+              message: "a statement run outside a session left a transaction block open; it was rolled back " +
+                "(use a transaction or a pinned connection for BEGIN/COMMIT)",
+              sql: op.sql
+            })
+          )
+          return
+        }
+        this.onReadyForQuery(op)
         return
       case Backend.ErrorResponse: {
         const fields = parseErrorFields(buf, start, end)

@@ -100,6 +100,11 @@ export class QueryOp {
    * nothing is pipelined behind it.
    */
   readonly exclusive: boolean
+  /**
+   * The caller holds no session: other callers' statements may be pipelined behind this one, so
+   * it must not leave a transaction block open (checked at its ReadyForQuery).
+   */
+  shared = false
   /** Set when the caller was interrupted: the outcome is drained and dropped. */
   abandoned = false
   error: PgServerError | undefined = undefined

@@ -758,6 +758,13 @@ export class PoolImpl<A, E, R> implements Api.Pool<A, E> {
 
   // --- stats & metrics -------------------------------------------------------------------
 
+  /** A `get` now would not queue. */
+  hasCapacity(): boolean {
+    if (this.closed || this.waiters.length > 0) return false
+    return this.idle.length > 0 ||
+      this.idle.length + this.inUse + this.constructing + this.closing < this.config.maxOpen
+  }
+
   stats(): Api.Stats {
     const c = this.counters
     return {
