@@ -283,6 +283,45 @@ describe("PgCopy.rowsSink", () => {
       expect(n).toBe(2)
     }))
 
+  it.scoped("binary numeric: random decimals read back exactly as the server parses their text", () =>
+    Effect.gen(function*() {
+      const conn = yield* connectTest()
+      yield* conn.simpleQuery("create temp table nb (id int4, n numeric); create temp table nt (like nb)")
+      let seed = 12345
+      const random = (k: number) => {
+        seed = (seed * 1103515245 + 12345) % 2147483648
+        return seed % k
+      }
+      const digits = (k: number) => Array.from({ length: k }, () => String(random(10))).join("")
+      const values: Array<ReadonlyArray<unknown>> = []
+      for (let i = 0; i < 3000; i++) {
+        const sign = ["", "-", "+"][random(3)]!
+        const int = random(4) === 0 ? "0".repeat(random(6)) + digits(random(3)) : digits(random(26))
+        const frac = random(3) === 0 ? "" : "." + digits(random(26)) + "0".repeat(random(3))
+        const text = sign + int + frac
+        values.push([i, text === sign || text === sign + "." ? "0" : text])
+      }
+      values.push([3000, 1e21], [3001, 1.5e-7], [3002, -0], [3003, "1E+3"], [3004, 123456789012345678901234567890n])
+      const copy = (table: string, format: "text" | "binary") =>
+        Stream.run(
+          Stream.fromIterable(values),
+          PgCopy.rowsSink(
+            conn,
+            `copy ${table} from stdin${format === "binary" ? " with (format binary)" : ""}`,
+            format === "binary" ? { format, types: ["int4", "numeric"] } : { format }
+          )
+        )
+      expect(yield* copy("nb", "binary")).toBe(values.length)
+      expect(yield* copy("nt", "text")).toBe(values.length)
+      const diff = yield* conn.query(
+        "select count(*)::int as n from nb join nt using (id) where nb.n::text is distinct from nt.n::text"
+      )
+      expect(diff.rows).toEqual([{ n: 0 }])
+      expect((yield* conn.query("select count(*)::int as n from nb join nt using (id)")).rows).toEqual([{
+        n: values.length
+      }])
+    }))
+
   it("the registry's parameter encoding is used for text and CSV values", () =>
     Effect.gen(function*() {
       class Money {

@@ -318,8 +318,95 @@ const NUMERIC_PINF = 0xd000
 const NUMERIC_NINF = 0xf000
 const decimalRe = /^\s*([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\s*$/
 
+/** The value of the decimal digits `text[from, to)`; -1 if one is not a digit. */
+const digitsValue = (text: string, from: number, to: number): number => {
+  let n = 0
+  for (let i = from; i < to; i++) {
+    const d = text.charCodeAt(i) - 48
+    if (d < 0 || d > 9) return -1
+    n = n * 10 + d
+  }
+  return n
+}
+
+const scale10 = [1, 10, 100, 1000, 10000]
+
+/**
+ * The common case without a regular expression or string slicing: `[-+]digits[.digits]`, no
+ * exponent, no spaces. Returns false for anything else (the general path handles it).
+ */
+const numericPlain = (text: string, out: Out): boolean => {
+  const n = text.length
+  let i = 0
+  let neg = false
+  const first = text.charCodeAt(0)
+  if (first === 45 || first === 43) {
+    neg = first === 45
+    i = 1
+  }
+  let dot = text.indexOf(".", i)
+  if (dot < 0) dot = n
+  const fracLength = n - Math.min(n, dot + 1)
+  if (dot === i && fracLength === 0) return false
+  if (fracLength > 0x3fff) return false
+  // skip leading zeros of the integer part, trailing zeros of the fraction
+  let intStart = i
+  while (intStart < dot && text.charCodeAt(intStart) === 48) intStart++
+  let fracEnd = n
+  while (fracEnd > dot + 1 && text.charCodeAt(fracEnd - 1) === 48) fracEnd--
+  const groups: Array<number> = []
+  let weight: number
+  const intLength = dot - intStart
+  if (intLength > 0) {
+    let head = intLength % 4 || 4
+    let at = intStart
+    while (at < dot) {
+      const g = digitsValue(text, at, at + head)
+      if (g < 0) return false
+      groups.push(g)
+      at += head
+      head = 4
+    }
+    weight = groups.length - 1
+  } else weight = -1
+  let at = dot + 1
+  if (intLength === 0) {
+    // leading all-zero groups of the fraction only lower the weight
+    while (at + 4 <= fracEnd && text.charCodeAt(at) === 48 && digitsValue(text, at, at + 4) === 0) {
+      at += 4
+      weight--
+    }
+  }
+  while (at < fracEnd) {
+    const len = Math.min(4, fracEnd - at)
+    const g = digitsValue(text, at, at + len)
+    if (g < 0) return false
+    groups.push(g * scale10[4 - len]!)
+    at += len
+  }
+  // the skipped characters must be digits too
+  for (let k = i; k < intStart; k++) if (text.charCodeAt(k) !== 48) return false
+  for (let k = fracEnd; k < n; k++) if (text.charCodeAt(k) !== 48) return false
+  let last = groups.length
+  while (last > 0 && groups[last - 1] === 0) last--
+  let firstNonZero = 0
+  while (firstNonZero < last && groups[firstNonZero] === 0) {
+    firstNonZero++
+    weight--
+  }
+  if (firstNonZero === last) {
+    numericHeader(out, 0, 0, 0, fracLength)
+    return true
+  }
+  if (weight > 0x7fff || weight < -0x8000) return false
+  numericHeader(out, last - firstNonZero, weight, neg ? NUMERIC_NEG : 0, fracLength)
+  for (let k = firstNonZero; k < last; k++) out.int16(groups[k]!)
+  return true
+}
+
 /** A decimal string in numeric's binary form: ndigits, weight, sign, dscale, base-10000 digits. */
 export const numericBinary = (text: string, out: Out): void => {
+  if (numericPlain(text, out)) return
   const special = text.trim().toLowerCase()
   if (special === "nan") return numericHeader(out, 0, 0, NUMERIC_NAN, 0)
   if (special === "infinity" || special === "+infinity" || special === "inf") {
