@@ -27,7 +27,7 @@ import { type Description, PrepareOp } from "./internal/prepare.js"
 import { type Plan, QueryOp, writeBind } from "./internal/query.js"
 import { hostLabel, negotiateTls, openSocket, tlsOptions } from "./internal/socket.js"
 import { startup } from "./internal/startup.js"
-import { cacheKey, describe, StatementCache } from "./internal/statements.js"
+import { describe, StatementCache } from "./internal/statements.js"
 import { Frontend } from "./internal/writer.js"
 import type { HostPort, PgConfig } from "./PgConfig.js"
 import {
@@ -560,7 +560,7 @@ class Connection implements PgConnection {
     if (encoded instanceof PgInputError) return encoded
     const cache = this.core.statements
     if (cache === undefined) return unnamedPlan(this.core, sql, encoded, fetchSize)
-    return { _tag: "Cached", cache, key: cacheKey(sql, encoded.map((p) => p.oid)), params: encoded }
+    return { _tag: "Cached", cache, params: encoded }
   }
 
   stream: PgConnection["stream"] = (

@@ -79,7 +79,10 @@ export class Core {
   backendSecret = 0
   /** Why the connection is unusable, once it is. */
   brokenBy: PgError | undefined = undefined
+  /** Scratch encoder for bytes sent at once (every user flushes what it wrote). */
   readonly writer = new Writer()
+  /** Statements sent this tick, written to the socket together when the tick ends. */
+  private readonly out = new Writer()
   /** Subscribers of `listen` streams (every notification; they filter by channel). */
   readonly listeners = new Set<Listener>()
   /** Named prepared statements (`undefined`: unnamed statements only). */
@@ -95,8 +98,7 @@ export class Core {
   private drain: Drain | undefined = undefined
   /** An interrupted op, last on the wire, waiting to be first so it can be cancelled. */
   private hold: QueryOp | undefined = undefined
-  /** Writes of this tick are corked and go out together. */
-  private corked = false
+  private flushScheduled = false
   private readyWaiters: Array<() => void> = []
   private socketError: Error | undefined = undefined
   /** A FATAL error the server sent while no statement was running (e.g. admin shutdown). */
@@ -125,19 +127,21 @@ export class Core {
     stream.resume()
   }
 
+  /** Writes `buf` now, after the statements still waiting in `out` (wire order is kept). */
   write(buf: Buffer): void {
     if (this.phase === "closed") return
-    if (!this.corked) {
-      this.corked = true
-      this.stream.cork()
-      process.nextTick(this.uncork)
-    }
+    this.flushOut()
     this.stream.write(buf)
   }
 
-  private readonly uncork = (): void => {
-    this.corked = false
-    this.stream.uncork()
+  /**
+   * Sends the statements of this tick in one write. Deferred to the end of the event loop's
+   * turn, so statements that many fibers issue after one socket read share one syscall.
+   */
+  private readonly flushOut = (): void => {
+    this.flushScheduled = false
+    if (this.out.length === 0 || this.phase === "closed") return
+    this.stream.write(this.out.flush())
   }
 
   /** The op that owns the incoming messages. */
@@ -397,6 +401,9 @@ export class Core {
     if (this.drain !== undefined || this.hold !== undefined || this.phase !== "ready") return
     const queue = this.queue
     const inflight = this.inflight
+    // an idle connection sends at the end of this tick (latency); a busy one at the end of the
+    // event loop's turn, when every reply of this turn has been handled (fewer syscalls)
+    const idle = inflight.length === 0
     while (queue.length > 0) {
       const n = inflight.length
       if (n > 0) {
@@ -404,9 +411,8 @@ export class Core {
         if (op.exclusive || inflight[n - 1]!.exclusive || n >= this.options.pipelineDepth) return
       }
       const op = queue.shift()!
-      let payload: Buffer
       try {
-        payload = op.build(this.writer)
+        op.build(this.out)
       } catch (e) {
         // a message beyond 2 GiB cannot be framed (PostgreSQL's own limit is 1 GiB)
         op.finish(
@@ -419,7 +425,11 @@ export class Core {
       }
       inflight.push(op)
       op.state = "active"
-      this.write(payload)
+      if (!this.flushScheduled) {
+        this.flushScheduled = true
+        if (idle) process.nextTick(this.flushOut)
+        else setImmediate(this.flushOut)
+      }
     }
     if (inflight.length === 0) this.notifyReady()
   }
@@ -427,6 +437,7 @@ export class Core {
   /** Writes `buf`; `done` runs once the socket accepted it (at once, or at 'drain' or close). */
   writeWithBackpressure(buf: Buffer, done: () => void): void {
     if (this.phase === "closed") return done()
+    this.flushOut()
     if (this.stream.write(buf)) return done()
     const stream = this.stream
     const settle = () => {
@@ -660,6 +671,7 @@ export class Core {
     if (this.phase !== "closed") {
       // a statement still running would otherwise keep the backend busy until it ends
       if (this.inflight.length > 0 && this.drain === undefined && this.backendPid !== 0) this.fireCancel(() => {})
+      this.flushOut()
       const terminate = this.writer.begin(Frontend.Terminate).end().flush()
       this.destroy(
         new PgConnectionError({

@@ -53,10 +53,9 @@ export class PortalOp extends QueryOp {
     w.begin(Frontend.Flush).end()
   }
 
-  override build(w: Writer): Buffer {
-    const payload = super.build(w)
+  override build(w: Writer): void {
+    super.build(w)
     this.inflight = true
-    return payload
   }
 
   /** The next chunk: the stream's pull. Fails with `None` at the end. */

@@ -12,7 +12,7 @@ import type { Field, QueryResult } from "../PgConnection.js"
 import type { PgError, PgServerError } from "../PgError.js"
 import { DecodeError, type EncodedParam, type TypeRegistry } from "../PgTypes.js"
 import { MalformedMessage, parseCommandTag, readCString } from "./messages.js"
-import { type Decoder, describe, type Prepared, type StatementCache } from "./statements.js"
+import { cacheKey, type Decoder, describe, type Prepared, type StatementCache } from "./statements.js"
 import { Frontend, type Writer } from "./writer.js"
 
 export type OpState = "queued" | "active" | "done"
@@ -27,9 +27,9 @@ export type Plan =
     readonly params: ReadonlyArray<EncodedParam>
   }
   | {
+    /** Through the statement cache, keyed by the SQL text and the parameter OIDs. */
     readonly _tag: "Cached"
     readonly cache: StatementCache
-    readonly key: string
     readonly params: ReadonlyArray<EncodedParam>
   }
 
@@ -141,10 +141,17 @@ export class QueryOp {
     this.exclusive = mentionsCopy.test(sql)
   }
 
-  /** The bytes to send, built when the statement goes out. May throw (a message beyond 2 GiB). */
-  build(w: Writer): Buffer {
+  /**
+   * Appends the statement's messages to `w` (the connection's outgoing bytes of this tick),
+   * when the statement goes out. May throw (a message beyond 2 GiB); then nothing of it stays.
+   */
+  build(w: Writer): void {
     const plan = this.plan
-    if (plan._tag === "Fixed") return plan.payload
+    if (plan._tag === "Fixed") {
+      w.bytes(plan.payload)
+      return
+    }
+    const mark = w.length
     if (plan._tag === "Named") {
       const prepared = plan.prepared
       this.fields = prepared.fields
@@ -155,28 +162,28 @@ export class QueryOp {
         writeBind(w, prepared.name, plan.params, prepared.binary)
         this.writeExecute(w)
       } catch (e) {
-        w.reset()
+        w.truncate(mark)
         throw e
       }
-      return w.flush()
+      return
     }
     const cache = plan.cache
     const closes = cache.takeCloses()
     try {
       for (const name of closes) w.begin(Frontend.Close).int8(0x53 /* S */).cstring(name).end()
-      const hit = cache.get(plan.key)
+      const params = plan.params
+      const hit = cache.lookup(this.sql, params)
       if (hit !== undefined) {
         this.prepared = hit
         this.fields = hit.fields
         this.names = hit.names
         this.decoders = hit.decoders
         this.binary = hit.binary
-        writeBind(w, hit.name, plan.params, hit.binary)
+        writeBind(w, hit.name, params, hit.binary)
       } else {
         // first execution: Parse + Describe the statement, then run it in text (the formats
         // are only known once the RowDescription is back); later ones are Bind/Execute only
         const name = cache.nextName()
-        const params = plan.params
         this.parsing = name
         this.generation = cache.generation
         w.begin(Frontend.Parse).cstring(name).cstring(this.sql).int16(params.length)
@@ -186,9 +193,8 @@ export class QueryOp {
         writeBind(w, name, params, undefined)
       }
       this.writeExecute(w)
-      return w.flush()
     } catch (e) {
-      w.reset()
+      w.truncate(mark)
       cache.restoreCloses(closes)
       this.prepared = undefined
       this.parsing = undefined
@@ -388,13 +394,15 @@ export class QueryOp {
     if (parsing !== undefined) {
       // a DISCARD/DEALLOCATE ALL since it was sent dropped it already
       if (!this.parsed || this.generation !== cache.generation) return false
-      if (this.described !== undefined) cache.add(plan.key, describe(parsing, this.described, this.registry))
-      else cache.pendingCloses.push(parsing)
+      if (this.described !== undefined) {
+        const oids = plan.params.map((p) => p.oid)
+        cache.add(this.sql, describe(parsing, this.described, this.registry, cacheKey(this.sql, oids), oids))
+      } else cache.pendingCloses.push(parsing)
       return false
     }
     const prepared = this.prepared
     if (prepared === undefined || this.error === undefined || !isStale(this.error, prepared.name)) return false
-    cache.invalidate(plan.key, prepared.name)
+    cache.invalidate(prepared.key, prepared.name)
     // in a transaction block the error aborted the transaction: the caller must see it. Outside
     // one, the implicit transaction of this Sync group ran nothing else, so a retry is safe.
     if (this.abandoned || this.retried || this.host.txStatus !== "idle") return false

@@ -16,6 +16,9 @@ export type Decoder = ((text: string) => unknown) | ((bytes: Uint8Array) => unkn
 /** A described statement, ready for Bind/Execute/Sync. */
 export interface Prepared {
   readonly name: string
+  /** The cache key (SQL text and parameter OIDs) and the OIDs themselves. */
+  readonly key: string
+  readonly oids: ReadonlyArray<number>
   /** The columns with the format this connection asks for. */
   readonly fields: ReadonlyArray<Field>
   readonly names: Array<string>
@@ -25,7 +28,13 @@ export interface Prepared {
 }
 
 /** Builds the entry from the statement's RowDescription (every format 0 in a Describe 'S'). */
-export const describe = (name: string, fields: ReadonlyArray<Field>, registry: TypeRegistry): Prepared => {
+export const describe = (
+  name: string,
+  fields: ReadonlyArray<Field>,
+  registry: TypeRegistry,
+  key = "",
+  oids: ReadonlyArray<number> = []
+): Prepared => {
   const n = fields.length
   const out: Array<Field> = new Array(n)
   const names: Array<string> = new Array(n)
@@ -41,15 +50,25 @@ export const describe = (name: string, fields: ReadonlyArray<Field>, registry: T
     names[i] = f.name
     decoders[i] = format === 1 ? registry.binaryDecoder(f.dataTypeOid) : registry.textDecoder(f.dataTypeOid)
   }
-  return { name, fields: out, names, decoders, binary: anyBinary ? binary : undefined }
+  return { name, key, oids, fields: out, names, decoders, binary: anyBinary ? binary : undefined }
 }
 
 /** The cache key: the SQL text (which cannot contain NUL) and the parameter OIDs. */
 export const cacheKey = (sql: string, oids: ReadonlyArray<number>): string =>
   oids.length === 0 ? sql : `${sql}\0${oids.join(",")}`
 
+const sameOids = (oids: ReadonlyArray<number>, params: ReadonlyArray<{ readonly oid: number }>): boolean => {
+  if (oids.length !== params.length) return false
+  for (let i = 0; i < oids.length; i++) if (oids[i] !== params[i]!.oid) return false
+  return true
+}
+
 export class StatementCache {
   private readonly entries = new Map<string, Prepared>()
+  /** The last entry used per SQL text: a hit without building the key (the common case). */
+  private readonly bySql = new Map<string, Prepared>()
+  /** The most recently used entry (no LRU reordering needed when it is hit again). */
+  private mru: Prepared | undefined = undefined
   private counter = 0
   /** Bumped when the server dropped every statement (DISCARD ALL / DEALLOCATE ALL). */
   generation = 0
@@ -65,11 +84,27 @@ export class StatementCache {
   /** The entry for `key`, marked most recently used. */
   get(key: string): Prepared | undefined {
     const entry = this.entries.get(key)
-    if (entry !== undefined) {
-      this.entries.delete(key)
-      this.entries.set(key, entry)
-    }
+    if (entry !== undefined) this.touch(entry)
     return entry
+  }
+
+  /** The entry for `sql` with these parameter types, marked most recently used. */
+  lookup(sql: string, params: ReadonlyArray<{ readonly oid: number }>): Prepared | undefined {
+    const hinted = this.bySql.get(sql)
+    if (hinted !== undefined && sameOids(hinted.oids, params) && this.entries.get(hinted.key) === hinted) {
+      this.touch(hinted)
+      return hinted
+    }
+    const entry = this.get(cacheKey(sql, params.map((p) => p.oid)))
+    if (entry !== undefined) this.bySql.set(sql, entry)
+    return entry
+  }
+
+  private touch(entry: Prepared): void {
+    if (this.mru === entry) return
+    this.entries.delete(entry.key)
+    this.entries.set(entry.key, entry)
+    this.mru = entry
   }
 
   /** A name no statement of this connection uses. */
@@ -77,29 +112,38 @@ export class StatementCache {
     return `berth_${(++this.counter).toString(36)}`
   }
 
-  add(key: string, entry: Prepared): void {
+  /** Caches `entry` under its key and SQL text. */
+  add(sql: string, entry: Prepared): void {
+    const key = entry.key
     const previous = this.entries.get(key)
     if (previous !== undefined) {
       this.entries.delete(key)
       this.pendingCloses.push(previous.name)
     }
     this.entries.set(key, entry)
+    this.bySql.set(sql, entry)
+    this.mru = entry
     while (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next().value as string
       this.pendingCloses.push(this.entries.get(oldest)!.name)
       this.entries.delete(oldest)
     }
+    // stale hints are harmless (checked against `entries`), but must not pile up
+    if (this.bySql.size > 2 * this.capacity) this.bySql.clear()
   }
 
   /** The server no longer accepts `name` for `key` (dropped or stale): forget it, close it. */
   invalidate(key: string, name: string): void {
     if (this.entries.get(key)?.name === name) this.entries.delete(key)
+    if (this.mru?.name === name) this.mru = undefined
     this.pendingCloses.push(name)
   }
 
   /** The server dropped every prepared statement of the session. */
   clear(): void {
     this.entries.clear()
+    this.bySql.clear()
+    this.mru = undefined
     this.pendingCloses = []
     this.generation++
   }

@@ -108,6 +108,16 @@ export class Writer {
   reset(): void {
     this.pos = 0
   }
+
+  /** Bytes written since the last flush. */
+  get length(): number {
+    return this.pos
+  }
+
+  /** Drops what was written after `length` was `mark` (one statement that could not be built). */
+  truncate(mark: number): void {
+    this.pos = mark
+  }
 }
 
 /** Frontend message type bytes. */
