@@ -5,7 +5,7 @@ import { acquire, forDurationTasks } from "../../internal/effect3.js"
 
 const contender: Contender = {
   description: "@berth/pg PgConnection ×10, no pool: fiber i always uses connection i mod 10, " +
-    "whose statement queue runs one statement at a time",
+    "which pipelines the statements of its fibers (Berth's pipelined mode)",
   kind: "client",
   open: async (ctx) => {
     const conns = await acquire(Effect.gen(function*() {
