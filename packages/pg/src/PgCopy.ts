@@ -13,6 +13,7 @@ import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { dual } from "effect/Function"
 import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import {
@@ -218,16 +219,14 @@ const encodeChannel = <E>(
 export const encode: {
   (options: EncodeOptions): <E, R>(rows: Stream.Stream<Row, E, R>) => Stream.Stream<Uint8Array, E | PgInputError, R>
   <E, R>(rows: Stream.Stream<Row, E, R>, options: EncodeOptions): Stream.Stream<Uint8Array, E | PgInputError, R>
-} = ((...args: [EncodeOptions] | [Stream.Stream<Row, unknown, unknown>, EncodeOptions]) => {
-  const apply = (rows: Stream.Stream<Row, unknown, unknown>, options: EncodeOptions) => {
+} = dual(
+  2,
+  <E, R>(rows: Stream.Stream<Row, E, R>, options: EncodeOptions): Stream.Stream<Uint8Array, E | PgInputError, R> => {
     const encoder = makeEncoder(options)
     if (Either.isLeft(encoder)) return Stream.fail(encoder.left)
-    return Stream.pipeThroughChannel(rows, encodeChannel<unknown>(encoder.right))
+    return Stream.pipeThroughChannel(rows, encodeChannel<E>(encoder.right))
   }
-  return args.length === 1
-    ? (rows: Stream.Stream<Row, unknown, unknown>) => apply(rows, args[0])
-    : apply(args[0], args[1])
-}) as never
+)
 
 /**
  * Encodes rows at once into COPY payloads of about `batchBytes` (the binary header and trailer
