@@ -90,6 +90,9 @@ interface FastBuffer extends Buffer {
 }
 
 const emptyFields: ReadonlyArray<Field> = []
+const emptyNames: ReadonlyArray<string> = []
+const emptyDecoders: ReadonlyArray<Decoder> = []
+const emptyOids: ReadonlyArray<number> = []
 
 const mentionsCopy = /copy/i
 
@@ -112,8 +115,9 @@ export class QueryOp {
   decodeError: DecodeError | undefined = undefined
   private readonly results: Array<QueryResult> = []
   protected fields: ReadonlyArray<Field> = emptyFields
-  private names: Array<string> = []
-  private decoders: Array<Decoder> = []
+  // never mutated: replaced by a RowDescription's or a prepared statement's arrays
+  private names: ReadonlyArray<string> = emptyNames
+  private decoders: ReadonlyArray<Decoder> = emptyDecoders
   /** 1 at binary columns (a cached statement); `undefined`: every column is text. */
   private binary: Uint8Array | undefined = undefined
   protected rows: Array<unknown> = []
@@ -234,7 +238,7 @@ export class QueryOp {
   serverErrorArrived(): void {}
 
   /** The parameter types of a described statement. */
-  paramOids: ReadonlyArray<number> = []
+  paramOids: ReadonlyArray<number> = emptyOids
 
   parameterDescription(buf: Buffer, start: number, end: number): void {
     // unsigned: a statement may have up to 65535 parameters
@@ -346,8 +350,8 @@ export class QueryOp {
     const { command, rowCount } = parseCommandTag(tag)
     this.results.push({ rows: this.rows as Array<never>, fields: this.fields, command, rowCount })
     this.fields = emptyFields
-    this.names = []
-    this.decoders = []
+    this.names = emptyNames
+    this.decoders = emptyDecoders
     this.binary = undefined
     this.rows = []
   }
@@ -411,8 +415,8 @@ export class QueryOp {
     this.decodeError = undefined
     this.results.length = 0
     this.fields = emptyFields
-    this.names = []
-    this.decoders = []
+    this.names = emptyNames
+    this.decoders = emptyDecoders
     this.binary = undefined
     this.rows = []
     this.prepared = undefined
