@@ -131,9 +131,32 @@ export const withOptionalSpan = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
   name: string,
   options: Tracer.SpanOptions
-): Effect.Effect<A, E, R> => {
-  const traced = Effect.withSpan(effect, name, options)
-  return Effect.tracerWith((tracer) => tracer === nativeTracer ? effect : traced)
+): Effect.Effect<A, E, R> =>
+  // the span is only built when it will be recorded: building it costs as much as skipping it
+  Effect.tracerWith((tracer) => tracer === nativeTracer ? effect : Effect.withSpan(effect, name, options))
+
+/** What a statement's observation needs, computed once per SQL text and pool. */
+interface Observed {
+  readonly operation: string
+  readonly duration: Metric.Metric.Histogram<number>
+}
+
+const observedCache = new Map<string, Map<string, Observed>>()
+
+const observedFor = (pool: string, sql: string): Observed => {
+  let byPool = observedCache.get(pool)
+  if (byPool === undefined) {
+    byPool = new Map()
+    observedCache.set(pool, byPool)
+  }
+  let observed = byPool.get(sql)
+  if (observed === undefined) {
+    const operation = operationName(sql)
+    observed = { operation, duration: durationFor(pool, operation) }
+    if (byPool.size > 2048) byPool.clear()
+    byPool.set(sql, observed)
+  }
+  return observed
 }
 
 /**
@@ -144,12 +167,11 @@ export const statement = <A, E extends PgError.PgError | { readonly _tag: string
   sql: string,
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, R> => {
-  const operation = operationName(sql)
+  const { duration, operation } = observedFor(target.pool, sql)
   const timed = Effect.suspend(() => {
     const start = performance.now()
     return Effect.onExit(effect, (exit) => {
-      const seconds = (performance.now() - start) / 1000
-      const recorded = Metric.update(durationFor(target.pool, operation), seconds)
+      const recorded = Metric.update(duration, (performance.now() - start) / 1000)
       if (exit._tag === "Success") return recorded
       const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
       if (failure === undefined) return recorded
@@ -160,21 +182,23 @@ export const statement = <A, E extends PgError.PgError | { readonly _tag: string
     })
   })
   if (!target.spans) return timed
-  const traced = Effect.withSpan(
-    Effect.tapError(timed, (error) => Effect.annotateCurrentSpan("db.response.status_code", statusCode(error))),
-    operation,
-    {
-      kind: "client",
-      captureStackTrace: false,
-      attributes: {
-        "db.system.name": "postgresql",
-        "db.namespace": target.database,
-        "db.query.text": sql,
-        "db.operation.name": operation,
-        "server.address": target.host,
-        "server.port": target.port
+  // the span is only built when a real tracer will record it
+  return Effect.tracerWith((tracer) =>
+    tracer === nativeTracer ? timed : Effect.withSpan(
+      Effect.tapError(timed, (error) => Effect.annotateCurrentSpan("db.response.status_code", statusCode(error))),
+      operation,
+      {
+        kind: "client",
+        captureStackTrace: false,
+        attributes: {
+          "db.system.name": "postgresql",
+          "db.namespace": target.database,
+          "db.query.text": sql,
+          "db.operation.name": operation,
+          "server.address": target.host,
+          "server.port": target.port
+        }
       }
-    }
+    )
   )
-  return Effect.tracerWith((tracer) => tracer === nativeTracer ? timed : traced)
 }
