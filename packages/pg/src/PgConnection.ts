@@ -663,9 +663,8 @@ class Connection implements PgConnection {
       Effect.gen(function*() {
         const op = yield* Effect.acquireRelease(acquire, (op) => Effect.sync(() => op.release()))
         yield* op.ready
-        return Sink.forEachChunk((chunk: Chunk.Chunk<Uint8Array>) => op.write(chunk)).pipe(
-          Sink.mapEffect(() => op.end)
-        )
+        // fails as soon as the op does, even while the producer is idle
+        return op.sink
       })
     )
   }

@@ -283,6 +283,23 @@ describe("PgCopy.rowsSink", () => {
       expect(n).toBe(2)
     }))
 
+  it.scopedLive("a row the server rejects fails a rows sink at once, even while the producer is idle", () =>
+    Effect.gen(function*() {
+      const conn = yield* connectTest()
+      yield* conn.query("create temp table j (id int4 not null, t text)")
+      // batchBytes 1: every row is sent at once (a row waiting in a batch has not reached the server)
+      const rows = Stream.concat(Stream.make([1, "a"], [null, "b"]), Stream.never)
+      const e = yield* Stream.run(
+        rows,
+        PgCopy.rowsSink(conn, "copy j from stdin with (format csv)", { format: "csv", batchBytes: 1 })
+      ).pipe(Effect.timeout("10 seconds"), Effect.flip)
+      expect(e._tag).toBe("PgNotNullViolation")
+      expect((yield* conn.query("select count(*)::int as n from j")).rows).toEqual([{ n: 0 }])
+      expect(conn.isBroken).toBe(false)
+      expect(conn.transactionStatus).toBe("idle")
+      expect((yield* conn.query("select 1 as one")).rows).toEqual([{ one: 1 }])
+    }))
+
   it.scoped("binary numeric: random decimals read back exactly as the server parses their text", () =>
     Effect.gen(function*() {
       const conn = yield* connectTest()

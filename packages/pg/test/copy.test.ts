@@ -1,7 +1,7 @@
 import * as PgConnection from "@berth/pg/PgConnection"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Exit, Fiber, Stream } from "effect"
-import { connectTest } from "./helpers.js"
+import { connectTest, withObserver } from "./helpers.js"
 
 const text = (chunks: Chunk.Chunk<Uint8Array>) =>
   Buffer.concat(Chunk.toReadonlyArray(chunks).map((c) => Buffer.from(c))).toString("utf8")
@@ -97,5 +97,92 @@ describe("COPY", () => {
       expect((yield* conn.query("select pg_sleep(0.05), 2 as two")).rows[0]!.two).toBe(2)
       expect(conn.isBroken).toBe(false)
       expect((yield* Effect.flip(Stream.runDrain(conn.copyTo("select 1"))))._tag).toBe("PgInputError")
+    }))
+
+  it.scopedLive("a server error while the producer is idle fails the sink at once; the connection stays usable", () =>
+    Effect.gen(function*() {
+      const conn = yield* connectTest()
+      yield* conn.query("create temp table h (x int not null)")
+      const encode = (s: string) => new TextEncoder().encode(s)
+      // one bad chunk, then a producer that never ends: only the op's failure can end the sink
+      const idleAfter = (payload: string) =>
+        Stream.run(
+          Stream.concat(Stream.make(encode(payload)), Stream.never),
+          conn.copyFrom("copy h from stdin")
+        ).pipe(Effect.timeout("10 seconds"), Effect.flip)
+      const badInt = yield* idleAfter("1\nnot a number\n")
+      expect(badInt._tag).toBe("PgServerError")
+      expect(badInt._tag === "PgServerError" && badInt.code).toBe("22P02")
+      expect((yield* conn.query("select 1 as one")).rows).toEqual([{ one: 1 }])
+      const notNull = yield* idleAfter("1\n\\N\n")
+      expect(notNull._tag).toBe("PgNotNullViolation")
+      // a CSV payload on a text-format statement: the whole line is one bad int
+      const csv = yield* idleAfter("1,2\n")
+      expect(csv._tag === "PgServerError" && csv.code).toBe("22P02")
+      expect((yield* conn.query("select count(*)::int as n from h")).rows).toEqual([{ n: 0 }])
+      expect(conn.isBroken).toBe(false)
+      expect(conn.transactionStatus).toBe("idle")
+      // and the next COPY works
+      expect(yield* Stream.run(Stream.make(encode("1\n2\n")), conn.copyFrom("copy h from stdin"))).toBe(2)
+    }))
+
+  it.scopedLive("the backend terminated while the producer is idle: a typed error at once, no hang", () =>
+    withObserver((observer) =>
+      Effect.gen(function*() {
+        const conn = yield* connectTest()
+        yield* conn.query("create temp table k (x int)")
+        const fiber = yield* Effect.fork(
+          Stream.run(
+            Stream.concat(Stream.make(PgConnection.copyTextRow([1])), Stream.never),
+            conn.copyFrom("copy k from stdin")
+          ).pipe(Effect.timeout("10 seconds"), Effect.flip)
+        )
+        const pid = conn.backendPid
+        for (let k = 0;; k++) {
+          const r = yield* observer.query("select query from pg_stat_activity where pid = $1 and state = 'active'", [
+            pid
+          ])
+          if (r.rows.length === 1 && String(r.rows[0]!.query).startsWith("copy k")) break
+          if (k === 100) throw new Error("the COPY never became active")
+          yield* Effect.sleep("20 millis")
+        }
+        yield* observer.query("select pg_terminate_backend($1)", [pid])
+        const e = yield* Fiber.join(fiber)
+        expect(e._tag).toBe("PgAdminShutdown")
+        if (e._tag === "PgAdminShutdown") expect(e.code).toBe("57P01")
+        expect(conn.isBroken).toBe(true)
+        expect((yield* Effect.flip(conn.query("select 1")))._tag).toBe("PgConnectionError")
+      })
+    ))
+
+  it.scoped("large payloads are split into several CopyData and mixed with small ones in order", () =>
+    Effect.gen(function*() {
+      const conn = yield* connectTest()
+      yield* conn.query("create temp table m (s text)")
+      // multi-byte rows, so that message boundaries fall inside characters and rows
+      const rows: Array<string> = []
+      for (let i = 0; rows.length < 12_000; i++) rows.push(`${i} é ${"ü€".repeat(i % 200)}\n`)
+      const all = Buffer.from(rows.join(""), "utf8")
+      expect(all.length).toBeGreaterThan(3 * 1024 * 1024)
+      // a Uint8Array view at an offset of a larger buffer, not a Buffer
+      const backing = new Uint8Array(all.length + 7)
+      backing.set(all, 3)
+      const bytes = backing.subarray(3, 3 + all.length)
+      const cuts = [0, 1, 5, 100, 70_000, 70_013, all.length - 10, all.length]
+      const pieces = cuts.slice(1).map((end, i) => bytes.subarray(cuts[i]!, end))
+      const copied = yield* Stream.run(
+        Stream.fromChunk(Chunk.unsafeFromArray(pieces)),
+        conn.copyFrom("copy m from stdin")
+      )
+      expect(copied).toBe(rows.length)
+      const back = Buffer.concat(
+        Chunk.toReadonlyArray(
+          yield* Stream.runCollect(
+            // the heap may place short rows in earlier pages' free space: read back in row order
+            conn.copyTo("copy (select s from m order by split_part(s, ' ', 1)::int) to stdout")
+          )
+        ).map((c) => Buffer.from(c))
+      )
+      expect(back.equals(all)).toBe(true)
     }))
 })
