@@ -36,7 +36,7 @@ const queryPayload = (host: OpHost, sql: string): Buffer => host.writer.begin(Fr
 const notCopy = (sql: string, what: string) => new PgInputError({ message: `the statement is not a ${what}`, sql })
 
 /** The largest CopyData payload sent as one message; larger payloads are split. */
-export const MAX_COPY_DATA = 1 << 20
+const MAX_COPY_DATA = 1 << 20
 
 /** Payloads below this size are copied next to their header (one write for many of them). */
 const GATHER_BELOW = 16 * 1024
