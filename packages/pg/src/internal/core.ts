@@ -32,7 +32,7 @@ import type { PgError } from "../PgError.js"
 import { PgConnectionError, PgInputError, PgProtocolError, type PgServerError, PgTimeoutError } from "../PgError.js"
 import { Backend, isBackendType, MalformedMessage, parseErrorFields, readCString, serverError } from "./messages.js"
 import type { QueryOp } from "./query.js"
-import type { StatementCache } from "./statements.js"
+import { DescriptionMemo, type StatementCache } from "./statements.js"
 import { cancelRequest, Frontend, Writer } from "./writer.js"
 
 /** A message copied out of the read buffer (startup phase only). */
@@ -87,6 +87,7 @@ export class Core {
   readonly listeners = new Set<Listener>()
   /** Named prepared statements (`undefined`: unnamed statements only). */
   statements: StatementCache | undefined = undefined
+  readonly descriptions = new DescriptionMemo(256)
 
   private rbuf: Buffer = Buffer.allocUnsafe(INITIAL_BUFFER)
   private rlen = 0

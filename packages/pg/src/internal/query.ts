@@ -12,7 +12,15 @@ import type { Field, QueryResult } from "../PgConnection.js"
 import type { PgError, PgServerError } from "../PgError.js"
 import { DecodeError, type EncodedParam, type TypeRegistry } from "../PgTypes.js"
 import { MalformedMessage, parseCommandTag, readCString } from "./messages.js"
-import { cacheKey, type Decoder, describe, type Prepared, type StatementCache } from "./statements.js"
+import {
+  cacheKey,
+  type Decoder,
+  describe,
+  type Description,
+  type DescriptionMemo,
+  type Prepared,
+  type StatementCache
+} from "./statements.js"
 import { Frontend, type Writer } from "./writer.js"
 
 export type OpState = "queued" | "active" | "done"
@@ -36,6 +44,8 @@ export type Plan =
 /** What an op needs from the connection core to retry itself. */
 export interface OpHost {
   readonly txStatus: "idle" | "transaction" | "failed"
+  /** Parsed RowDescriptions of statements described on every execution. */
+  readonly descriptions: DescriptionMemo
   readonly writer: Writer
   /** Puts the op back at the head of the queue. */
   requeue(op: QueryOp): void
@@ -258,6 +268,25 @@ export class QueryOp {
   }
 
   rowDescription(buf: Buffer, start: number, end: number): void {
+    const memo = this.host.descriptions
+    const known = memo.get(this.sql, buf, start, end)
+    if (known !== undefined) {
+      this.fields = known.fields
+      this.names = known.names
+      this.decoders = known.decoders
+    } else {
+      const parsed = this.parseRowDescription(buf, start, end)
+      memo.set(this.sql, parsed)
+      this.fields = parsed.fields
+      this.names = parsed.names
+      this.decoders = parsed.decoders
+    }
+    this.binary = undefined
+    this.rows = []
+    if (this.parsing !== undefined && this.parsed) this.described = this.fields
+  }
+
+  private parseRowDescription(buf: Buffer, start: number, end: number): Description {
     const count = buf.readInt16BE(start)
     let pos = start + 2
     const fields: Array<Field> = new Array(count)
@@ -281,12 +310,7 @@ export class QueryOp {
       decoders[i] = this.registry.textDecoder(dataTypeOid)
       pos += 18
     }
-    this.fields = fields
-    this.names = names
-    this.decoders = decoders
-    this.binary = undefined
-    this.rows = []
-    if (this.parsing !== undefined && this.parsed) this.described = fields
+    return { bytes: Buffer.from(buf.subarray(start, end)), fields, names, decoders }
   }
 
   dataRow(buf: Buffer, start: number, end: number): void {

@@ -159,3 +159,34 @@ export class StatementCache {
     if (closes.length > 0) this.pendingCloses = [...closes, ...this.pendingCloses]
   }
 }
+
+/** A parsed RowDescription, with the bytes it was parsed from. */
+export interface Description {
+  readonly bytes: Buffer
+  readonly fields: ReadonlyArray<Field>
+  readonly names: ReadonlyArray<string>
+  readonly decoders: ReadonlyArray<Decoder>
+}
+
+/**
+ * The last RowDescription of each statement text: a statement that is described on every
+ * execution (the unnamed statement, a simple query) reuses the parsed columns and decoders when
+ * the server sends the same bytes again. Comparing bytes keeps it exact: a changed column type
+ * or name is a different description.
+ */
+export class DescriptionMemo {
+  private readonly entries = new Map<string, Description>()
+
+  constructor(readonly capacity: number) {}
+
+  get(sql: string, buf: Buffer, start: number, end: number): Description | undefined {
+    const entry = this.entries.get(sql)
+    if (entry === undefined || entry.bytes.length !== end - start) return undefined
+    return buf.compare(entry.bytes, 0, entry.bytes.length, start, end) === 0 ? entry : undefined
+  }
+
+  set(sql: string, entry: Description): void {
+    if (this.entries.size >= this.capacity && !this.entries.has(sql)) this.entries.clear()
+    this.entries.set(sql, entry)
+  }
+}
