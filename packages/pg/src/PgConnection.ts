@@ -296,10 +296,11 @@ export interface PgConnection {
   /** `pg_notify(channel, payload)`, the payload bound as a parameter. */
   readonly notify: (channel: string, payload?: string) => Effect.Effect<void, PgError>
   /**
-   * `COPY ... FROM STDIN` as a Sink of bytes (in the COPY's format: see `PgConnection.copyText`
-   * for rows in text format); the result is the number of rows copied. Each chunk goes out as
-   * one CopyData, bounded by the socket's buffer. An early end sends CopyFail: nothing is copied
-   * and the connection stays usable.
+   * `COPY ... FROM STDIN` as a Sink of bytes (in the COPY's format: see `PgCopy.rowsSink` for
+   * rows); the result is the number of rows copied. Elements are sent without copying, so do not
+   * change a buffer after emitting it; the producer waits while the socket's buffer is full. The
+   * Sink fails as soon as the server fails the COPY, even while the producer is idle. An early
+   * end sends CopyFail: nothing is copied and the connection stays usable.
    */
   readonly copyFrom: (sql: string) => Sink.Sink<number, Uint8Array, never, PgError>
   /**

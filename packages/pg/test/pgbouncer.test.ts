@@ -53,4 +53,61 @@ describe.skipIf(!Bouncer.available())("PgBouncer 1.18, transaction pooling", () 
       }),
     { timeout: 60_000 }
   )
+
+  it.scoped(
+    "statementCache \"unnamed\": pipelined statements with interleaved errors, types and transactions",
+    () =>
+      Effect.gen(function*() {
+        const clients = yield* Effect.all(Array.from({ length: 4 }, () => viaBouncer({ statementCache: "unnamed" })))
+        yield* Effect.forEach(
+          clients,
+          (conn, c) =>
+            Effect.gen(function*() {
+              // many statements of one client on the wire at once, each its own Sync group
+              const outcomes = yield* Effect.all(
+                Array.from({ length: 60 }, (_, i) =>
+                  Effect.either(
+                    i % 9 === 4
+                      ? conn.query("select 1 / ($1::int - $1::int) as n", [i])
+                      : conn.query(
+                        "select $1::int as n, $2::text as s, $3::int8 as big, $4::numeric as num, $5::jsonb as doc, " +
+                          "$6::timestamptz as at, $7::int[] as arr",
+                        [i, `c${c}-${i}`, BigInt(i) * 10_000_000_000n, "1.50", { i }, new Date(1_700_000_000_000 + i), [
+                          i,
+                          null
+                        ]]
+                      )
+                  )),
+                { concurrency: "unbounded" }
+              )
+              outcomes.forEach((outcome, i) => {
+                if (i % 9 === 4) {
+                  expect(outcome._tag === "Left" && "code" in outcome.left && outcome.left.code).toBe("22012")
+                } else {
+                  expect(outcome._tag === "Right" && outcome.right.rows[0]).toEqual({
+                    n: i,
+                    s: `c${c}-${i}`,
+                    big: BigInt(i) * 10_000_000_000n,
+                    num: "1.50",
+                    doc: { i },
+                    at: new Date(1_700_000_000_000 + i),
+                    arr: [i, null]
+                  })
+                }
+              })
+              // a transaction keeps its server session for its duration, pipelined or not
+              yield* conn.query("begin")
+              const [pid1, pid2] = yield* Effect.all([
+                conn.query("select pg_backend_pid() as pid"),
+                conn.query("select pg_backend_pid() as pid")
+              ], { concurrency: "unbounded" })
+              expect(pid1.rows).toEqual(pid2.rows)
+              yield* conn.query("commit")
+              expect(conn.transactionStatus).toBe("idle")
+            }),
+          { concurrency: "unbounded" }
+        )
+      }),
+    { timeout: 60_000 }
+  )
 })

@@ -53,6 +53,13 @@ export interface DbOptions extends PoolKnobs {
   readonly config?: PgConfig.PgConfig | undefined
   /** Type codecs of every connection (default: `PgTypes.defaultRegistry`). */
   readonly types?: PgTypes.TypeRegistry | undefined
+  /**
+   * Each connection's prepared-statement cache: a capacity (default 256) or `"unnamed"` behind
+   * PgBouncer in transaction pooling mode. See `PgConnection.ConnectOptions.statementCache`.
+   */
+  readonly statementCache?: number | "unnamed" | undefined
+  /** Most statements on the wire per connection (default 100; 1 turns pipelining off). */
+  readonly pipeline?: number | undefined
   /** Runs on every new connection before first use: `SET search_path`, prepared setup, ... */
   readonly afterConnect?: ((conn: PgConnection.PgConnection) => Effect.Effect<void, PgError.PgError>) | undefined
   /** `DISCARD ALL` when a connection is returned, so no session state leaks (default: false). */
@@ -198,15 +205,21 @@ export const make = (
     const {
       afterConnect,
       config: _config,
+      pipeline,
       pipelining,
       releaseTimeout,
       resetOnRelease,
       spans,
+      statementCache,
       types,
       url: _url,
       ...knobs
     } = options
-    const connectOptions: PgConnection.ConnectOptions = types === undefined ? {} : { types }
+    const connectOptions: PgConnection.ConnectOptions = {
+      ...(types === undefined ? {} : { types }),
+      ...(statementCache === undefined ? {} : { statementCache }),
+      ...(pipeline === undefined ? {} : { pipeline })
+    }
     const acquire = afterConnect === undefined
       ? PgConnection.connect(config, connectOptions)
       : Effect.tap(PgConnection.connect(config, connectOptions), afterConnect)

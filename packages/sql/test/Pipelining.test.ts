@@ -134,6 +134,21 @@ describe("Db pipelining (single statements outside a session share a saturated p
     120_000
   )
 
+  it.live("statementCache and pipeline reach every connection (PgBouncer-friendly unnamed mode)", () =>
+    Effect.gen(function*() {
+      const results = yield* Effect.all(
+        Arr.makeBy(200, (i) => Db.query("select $1::int as i", [i])),
+        { concurrency: 32 }
+      )
+      expect(results.map((rows) => rows[0]!.i)).toEqual(Arr.makeBy(200, (i) => i))
+      const db = yield* Db.Db
+      expect(db.connectOptions).toEqual({ statementCache: "unnamed", pipeline: 4 })
+      const prepared = yield* Db.withConnection((conn) =>
+        conn.query("select count(*)::int as n from pg_prepared_statements")
+      )
+      expect(prepared.rows).toEqual([{ n: 0 }])
+    }).pipe(Effect.provide(DbTest({ maxOpen: 2, statementCache: "unnamed", pipeline: 4 }))))
+
   it.live("many concurrent statements over a small pool all get their own rows", () =>
     Effect.gen(function*() {
       const results = yield* Effect.all(

@@ -11,7 +11,7 @@ const chunksPerWrite = 8
 
 const contender: Contender = {
   description: "@berth/pg PgConnection.copyFrom: the same pre-encoded 2000-row COPY text chunks, " +
-    `${chunksPerWrite} CopyData per write`,
+    `${chunksPerWrite} CopyData per Sink chunk, payloads sent without copying`,
   kind: "client",
   open: async (ctx) => {
     const payload = payloads(ctx)
