@@ -252,6 +252,50 @@ describe("pipelining", () => {
       expect(conn.isBroken).toBe(false)
     })))
 
+  it.live(
+    "a statement interrupted in the tick it was issued is stopped on the server",
+    () =>
+      withObserver((observer) =>
+        Effect.scoped(Effect.gen(function*() {
+          const conn = yield* connectTest({}, { cancelTimeout: "3 seconds" })
+          for (let i = 0; i < 40; i++) {
+            const fiber = yield* Effect.fork(conn.query("select pg_sleep(30) as s"))
+            // a few scheduler turns at most: often before the statement's bytes were written
+            for (let k = 0; k < i % 4; k++) yield* Effect.yieldNow()
+            yield* Fiber.interrupt(fiber)
+            yield* conn.awaitReady
+            expect(conn.isBroken).toBe(false)
+            expect(yield* running(observer, conn.backendPid, "pg_sleep(30)")).toBe(false)
+          }
+          expect((yield* conn.query("select 1 as n")).rows).toEqual([{ n: 1 }])
+        }))
+      ),
+    30_000
+  )
+
+  it.live("a cancel that arrives before the statement is repeated until it stops it", () =>
+    Effect.gen(function*() {
+      const db = TestDatabase.current()
+      const proxy = yield* Effect.promise(() => Proxy.start({ host: db.host, port: db.port }))
+      yield* withObserver((observer) =>
+        Effect.scoped(Effect.gen(function*() {
+          const conn = yield* PgConnection.connect(testConfig({ host: "127.0.0.1", port: proxy.port }), {
+            cancelTimeout: "5 seconds"
+          })
+          // the statement reaches the server 300 ms late; the cancels (new connections) do not
+          proxy.delayExisting(300)
+          const fiber = yield* Effect.fork(conn.query("select pg_sleep(30) as s"))
+          yield* Effect.sleep("20 millis")
+          yield* Fiber.interrupt(fiber)
+          yield* conn.awaitReady
+          expect(conn.isBroken).toBe(false)
+          expect(yield* running(observer, conn.backendPid, "pg_sleep(30)")).toBe(false)
+          expect((yield* conn.query("select 1 as n")).rows).toEqual([{ n: 1 }])
+        }))
+      )
+      yield* Effect.promise(() => proxy.close())
+    }), 30_000)
+
   it.effect("pipeline must be a positive integer", () =>
     Effect.gen(function*() {
       const e = yield* Effect.flip(Effect.scoped(connectTest({}, { pipeline: 0 })))

@@ -18,7 +18,10 @@
  * the statement's ReadyForQuery AND the server closing the cancel socket. The server closes it
  * only after it has signalled the backend, and a backend takes a pending signal before it reads
  * another command (a cancel that lands while it waits for input is discarded), so no later
- * statement can be hit. If both do not happen within `cancelTimeout`, the connection is destroyed.
+ * statement can be hit. A cancel that lands before the backend has read the statement is
+ * discarded by the server, so while the statement has not answered, further cancels follow
+ * (backing off); each is as safe as the first. If the statement is not confirmed finished within
+ * `cancelTimeout`, the connection is destroyed.
  *
  * An interrupted statement with others behind it on the wire cannot be cancelled safely (the
  * cancel could land on a follower): it is abandoned, runs to completion and its outcome is
@@ -69,7 +72,14 @@ interface Drain {
   cancelDone: boolean
   timer: ReturnType<typeof setTimeout>
   side: net.Socket | undefined
+  /** The next CancelRequest, if the statement outlives the previous one. */
+  retry: ReturnType<typeof setTimeout> | undefined
+  retryDelay: number
 }
+
+/** First wait before re-sending a CancelRequest that stopped nothing (doubles, capped). */
+const CANCEL_RETRY_MILLIS = 20
+const CANCEL_RETRY_MAX_MILLIS = 500
 
 export class Core {
   phase: "startup" | "ready" | "closed" = "startup"
@@ -497,6 +507,9 @@ export class Core {
     }
     if (op.state !== "active" || this.phase === "closed") return
     op.abandoned = true
+    // a statement built this tick is still in `out`: send it first, so that what follows
+    // (cancel, hold or abandon) is about statements the server has been sent
+    this.flushOut()
     // a drain or hold in progress already covers the last op on the wire
     if (this.drain !== undefined || this.hold !== undefined) return
     const inflight = this.inflight
@@ -517,7 +530,14 @@ export class Core {
         })
       )
     }, this.options.cancelTimeoutMillis)
-    const drain: Drain = { rfq: false, cancelDone: false, timer, side: undefined }
+    const drain: Drain = {
+      rfq: false,
+      cancelDone: false,
+      timer,
+      side: undefined,
+      retry: undefined,
+      retryDelay: CANCEL_RETRY_MILLIS
+    }
     this.drain = drain
     this.sendCancel(drain)
   }
@@ -561,7 +581,17 @@ export class Core {
       }
       // the server closes the cancel connection after signalling the backend
       drain.cancelDone = true
-      this.checkDrain()
+      if (drain.rfq) return this.checkDrain()
+      // A cancel that reaches a backend still waiting for the statement's bytes is discarded,
+      // so the statement may run on. Another cancel is as safe as the first (nothing else is
+      // sent while draining): try again, backing off, until ReadyForQuery or cancelTimeout.
+      drain.retry = setTimeout(() => {
+        drain.retry = undefined
+        if (this.drain !== drain || drain.rfq) return
+        drain.cancelDone = false
+        this.sendCancel(drain)
+      }, drain.retryDelay)
+      drain.retryDelay = Math.min(drain.retryDelay * 2, CANCEL_RETRY_MAX_MILLIS)
     })
   }
 
@@ -569,6 +599,7 @@ export class Core {
     const drain = this.drain
     if (drain === undefined || !drain.rfq || !drain.cancelDone) return
     clearTimeout(drain.timer)
+    if (drain.retry !== undefined) clearTimeout(drain.retry)
     this.drain = undefined
     this.pump()
   }
@@ -649,7 +680,10 @@ export class Core {
     const drain = this.drain
     this.drain = undefined
     // a cancel already under way is left to finish: the server should still stop the statement
-    if (drain !== undefined) clearTimeout(drain.timer)
+    if (drain !== undefined) {
+      clearTimeout(drain.timer)
+      if (drain.retry !== undefined) clearTimeout(drain.retry)
+    }
     this.hold = undefined
     const sent = this.inflight.splice(0)
     for (let i = 0; i < sent.length; i++) sent[i]!.finish(i === 0 ? activeFailure ?? reason : reason)
