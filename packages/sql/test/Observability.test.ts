@@ -90,5 +90,11 @@ describe("Observability", () => {
       expect(text).toMatch(/db_client_transaction_retries_total\{db_response_status_code="40001"\} [1-9]/)
       expect(text).toMatch(/db_client_transactions_total\{outcome="commit"\} [1-9]/)
       expect(Option.isSome(Option.fromNullable(text.match(/db_pool_/)))).toBe(true)
+      // labels the caller scoped with Effect.tagMetrics are kept
+      yield* Effect.tagMetrics(Db.query("select 1 as tagged"), "tenant", "acme")
+      const tagged = yield* Metrics.prometheus
+      expect(tagged).toMatch(
+        /db_client_operation_duration_seconds_count\{db_operation_name="SELECT",pool="obs-pool",tenant="acme"\} 1/
+      )
     }).pipe(Effect.provide(DbTest({ name: "obs-pool" }))))
 })

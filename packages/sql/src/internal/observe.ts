@@ -2,7 +2,7 @@
  * Spans and metrics of statements, after the OpenTelemetry database conventions.
  */
 import type * as PgError from "@berth/pg/PgError"
-import { Effect, Metric, MetricBoundaries, MetricKey, MetricLabel, Predicate, type Tracer } from "effect"
+import { Effect, FiberRef, Metric, MetricBoundaries, MetricKey, MetricLabel, Predicate, type Tracer } from "effect"
 
 /** Seconds, from 100 µs to ~30 s. */
 const durationBoundaries = MetricBoundaries.exponential({ start: 0.0001, factor: 2, count: 19 })
@@ -168,17 +168,16 @@ export const statement = <A, E extends PgError.PgError | { readonly _tag: string
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, R> => {
   const { duration, operation } = observedFor(target.pool, sql)
-  const timed = Effect.suspend(() => {
+  // metrics are updated synchronously, with the fiber's metric labels as `Metric.update` would
+  const timed = Effect.withFiberRuntime<A, E, R>((fiber) => {
     const start = performance.now()
     return Effect.onExit(effect, (exit) => {
-      const recorded = Metric.update(duration, (performance.now() - start) / 1000)
-      if (exit._tag === "Success") return recorded
-      const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
-      if (failure === undefined) return recorded
-      return Effect.zipRight(
-        recorded,
-        Metric.increment(errorsFor(target.pool, statusCode(failure)))
-      )
+      const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
+      duration.unsafeUpdate((performance.now() - start) / 1000, labels)
+      if (exit._tag === "Failure" && exit.cause._tag === "Fail") {
+        errorsFor(target.pool, statusCode(exit.cause.error)).unsafeUpdate(1, labels)
+      }
+      return Effect.void
     })
   })
   if (!target.spans) return timed
