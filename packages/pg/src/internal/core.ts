@@ -33,7 +33,15 @@ import type * as tls from "node:tls"
 import type { Notice, Notification } from "../PgConnection.js"
 import type { PgError } from "../PgError.js"
 import { PgConnectionError, PgInputError, PgProtocolError, type PgServerError, PgTimeoutError } from "../PgError.js"
-import { Backend, isBackendType, MalformedMessage, parseErrorFields, readCString, serverError } from "./messages.js"
+import {
+  Backend,
+  cstringAt,
+  isBackendType,
+  MalformedMessage,
+  parseErrorFields,
+  readCString,
+  serverError
+} from "./messages.js"
 import type { QueryOp } from "./query.js"
 import { DescriptionMemo, type StatementCache } from "./statements.js"
 import { cancelRequest, Frontend, Writer } from "./writer.js"
@@ -246,7 +254,7 @@ export class Core {
         return
       case Backend.CommandComplete: {
         if (op === undefined) throw new MalformedMessage("CommandComplete outside of a statement")
-        const tag = readCString(buf, start, end)[0]
+        const tag = cstringAt(buf, start, end)
         // the session's prepared statements are gone: forget them (and close none)
         if ((tag === "DISCARD ALL" || tag === "DEALLOCATE ALL") && this.statements !== undefined) {
           this.statements.clear()

@@ -92,6 +92,27 @@ export const serverError = (fields: ServerErrorFields, sql: string | undefined):
   makeServerError(fields, sql)
 
 /** Splits a command tag (`INSERT 0 5`, `UPDATE 3`, `CREATE TABLE`) into command and count. */
+/** The last command tags seen: a statement run again and again parses its tag once. */
+const commandTags = new Map<string, { readonly command: string; readonly rowCount: number | undefined }>()
+
+/** {@link parseCommandTag}, remembered for the most recent tags. */
+export const commandTagOf = (tag: string): { readonly command: string; readonly rowCount: number | undefined } => {
+  let parsed = commandTags.get(tag)
+  if (parsed === undefined) {
+    parsed = parseCommandTag(tag)
+    if (commandTags.size >= 256) commandTags.clear()
+    commandTags.set(tag, parsed)
+  }
+  return parsed
+}
+
+/** The text of a NUL-terminated string at `pos` (CommandComplete's only field). */
+export const cstringAt = (buf: Buffer, pos: number, end: number): string => {
+  const nul = buf.indexOf(0, pos)
+  if (nul < 0 || nul >= end) throw new MalformedMessage("unterminated string in message")
+  return buf.toString("utf8", pos, nul)
+}
+
 export const parseCommandTag = (tag: string): { readonly command: string; readonly rowCount: number | undefined } => {
   const lastSpace = tag.lastIndexOf(" ")
   if (lastSpace < 0) return { command: tag, rowCount: undefined }

@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import type { Field, QueryResult } from "../PgConnection.js"
 import type { PgError, PgServerError } from "../PgError.js"
 import { DecodeError, type EncodedParam, type TypeRegistry } from "../PgTypes.js"
-import { MalformedMessage, parseCommandTag, readCString } from "./messages.js"
+import { commandTagOf, MalformedMessage, readCString } from "./messages.js"
 import {
   cacheKey,
   type Decoder,
@@ -371,7 +371,7 @@ export class QueryOp {
   }
 
   commandComplete(tag: string): void {
-    const { command, rowCount } = parseCommandTag(tag)
+    const { command, rowCount } = commandTagOf(tag)
     this.results.push({ rows: this.rows as Array<never>, fields: this.fields, command, rowCount })
     this.fields = emptyFields
     this.names = emptyNames
