@@ -21,6 +21,7 @@ import * as Take from "effect/Take"
 import type * as tls from "node:tls"
 import { BatchOp } from "./internal/batch.js"
 import { CopyInOp, CopyOutOp } from "./internal/copy.js"
+import { Out as CopyOut, textRow } from "./internal/copyEncode.js"
 import { Core, type Listener } from "./internal/core.js"
 import { PortalOp } from "./internal/portal.js"
 import { type Description, PrepareOp } from "./internal/prepare.js"
@@ -1103,11 +1104,6 @@ const connectAny = (config: PgConfig, options: ConnectOptions): Effect.Effect<Co
  */
 export const isCanceled = (e: PgError): e is PgServerError => isServerError(e) && e.code === "57014"
 
-const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex")
-
-const escapeCopyText = (text: string): string =>
-  text.replace(/[\\\n\r\t]/g, (c) => (c === "\\" ? "\\\\" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\t"))
-
 /**
  * Encodes rows in COPY text format (tab-separated, `\N` for NULL, backslash escapes), one row per
  * line, with the values encoded like query parameters by `types` (default registry). Feed the
@@ -1132,22 +1128,10 @@ export const copyTextRow = (
   row: ReadonlyArray<unknown>,
   types: PgTypes.TypeRegistry = PgTypes.defaultRegistry
 ): Uint8Array => {
-  let line = ""
-  for (let i = 0; i < row.length; i++) {
-    if (i > 0) line += "\t"
-    const value = row[i]
-    if (value === null || value === undefined) {
-      line += "\\N"
-      continue
-    }
-    const encoded = types.encodeParam(value).value
-    line += encoded === null
-      ? "\\N"
-      : typeof encoded === "string"
-      ? escapeCopyText(encoded)
-      : `\\\\x${hex(encoded)}` // bytea input `\x...`, its backslash escaped for COPY
-  }
-  return Buffer.from(line + "\n", "utf8")
+  // the same encoder as PgCopy's text format, for one row
+  const out = new CopyOut(256)
+  textRow(types)(row, out)
+  return out.take() ?? new Uint8Array(0)
 }
 
 /**

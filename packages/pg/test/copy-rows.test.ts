@@ -164,9 +164,19 @@ describe("PgCopy.rowsSink", () => {
           new Date(Date.UTC(275759, 0, 1))
         ]
       ]
+      // the reference: each value as a query parameter (registry.encodeParam), escaped for COPY
+      const reference = (row: ReadonlyArray<unknown>): string =>
+        row.map((v) => {
+          const encoded = v === null ? null : PgTypes.defaultRegistry.encodeParam(v).value
+          if (encoded === null) return "\\N"
+          if (typeof encoded !== "string") return `\\\\x${Buffer.from(encoded).toString("hex")}`
+          return encoded.replace(/[\\\n\r\t]/g, (c) =>
+            c === "\\" ? "\\\\" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\t")
+        }).join("\t") + "\n"
       for (const row of edge) {
         const ours = Buffer.concat(Either.getOrThrow(PgCopy.encodeAll([row], { format: "text" }))).toString()
-        expect(ours).toBe(Buffer.from(PgConnection.copyTextRow(row)).toString())
+        expect(ours).toBe(reference(row))
+        expect(Buffer.from(PgConnection.copyTextRow(row)).toString()).toBe(reference(row))
       }
       // binary: header first, trailer last
       const bin = Buffer.concat(
