@@ -4,7 +4,8 @@ import type { Contender } from "../../Contender.js"
 import { forDuration } from "../../internal/effect3.js"
 
 const contender: Contender = {
-  description: "Berth: Db.query on @berth/sql (pool of @berth/pg connections, spans on; statements pipelined when the pool is saturated)",
+  description:
+    "Berth: Db.query on @berth/sql (pool of @berth/pg connections, spans on; statements pipelined when the pool is saturated)",
   kind: "client",
   open: async (ctx) => {
     const runtime = ManagedRuntime.make(

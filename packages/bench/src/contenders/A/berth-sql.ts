@@ -5,7 +5,8 @@ import type { Contender } from "../../Contender.js"
 import { forDuration } from "../../internal/effect3.js"
 
 const contender: Contender = {
-  description: "Berth: @effect/sql SqlClient on @berth/sql (sql template, pool of @berth/pg connections; statements pipelined when the pool is saturated)",
+  description:
+    "Berth: @effect/sql SqlClient on @berth/sql (sql template, pool of @berth/pg connections; statements pipelined when the pool is saturated)",
   kind: "client",
   open: async (ctx) => {
     const runtime = ManagedRuntime.make(
