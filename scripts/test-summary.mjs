@@ -20,3 +20,5 @@ for (const arg of process.argv.slice(2)) {
   console.log(`${label}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`)
 }
 console.log(`total: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`)
+// a failed or missing report fails CI even if a test runner's exit code was lost
+if (total.failed > 0) process.exitCode = 1

