@@ -253,22 +253,23 @@ export const make = (
       port,
       spans: spans ?? true
     }
+    /** A connection of its own for the duration of `f`, cleaned (or destroyed) after it. */
+    const leased = <A, E, R>(
+      f: (conn: PgConnection.PgConnection) => Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E | DbError, R> => Pool.use(pool, (conn) => Effect.ensuring(f(conn), cleanOrInvalidate(conn)))
     const withConnection = <A, E, R>(
       f: (conn: PgConnection.PgConnection) => Effect.Effect<A, E, R>
     ): Effect.Effect<A, E | DbError, R> =>
-      Effect.flatMap(Session.CurrentSession, (session): Effect.Effect<A, E | DbError, R> =>
-        session === undefined
-          ? Pool.use(pool, (conn) => Effect.ensuring(f(conn), cleanOrInvalidate(conn)))
-          : Session.use(session, f))
+      Effect.flatMap(
+        Session.CurrentSession,
+        (session): Effect.Effect<A, E | DbError, R> => session === undefined ? leased(f) : Session.use(session, f)
+      )
     const lanes = Lanes.make(pool, cleanOrInvalidate)
-    const exclusive = <A, E, R>(
+    // outside a session: a connection of its own, or (the default) one it may share
+    const sessionless = <A, E, R>(
       f: (conn: PgConnection.PgConnection, shared: boolean) => Effect.Effect<A, E, R>
     ): Effect.Effect<A, E | DbError, R> =>
-      Pool.use(pool, (conn) => Effect.ensuring(f(conn, false), cleanOrInvalidate(conn)))
-    const shared = <A, E, R>(
-      f: (conn: PgConnection.PgConnection, shared: boolean) => Effect.Effect<A, E, R>
-    ): Effect.Effect<A, E | DbError, R> => lanes.run((conn) => f(conn, true))
-    const sessionless = pipelining === false ? exclusive : shared
+      pipelining === false ? leased((conn) => f(conn, false)) : lanes.run((conn) => f(conn, true))
     const withStatement = <A, E, R>(
       f: (conn: PgConnection.PgConnection, shared: boolean) => Effect.Effect<A, E, R>
     ): Effect.Effect<A, E | DbError, R> =>

@@ -397,11 +397,6 @@ export class Core {
     return this.queue.length + this.inflight.length
   }
 
-  /** Ops on the wire. */
-  get sent(): number {
-    return this.inflight.length
-  }
-
   get busy(): boolean {
     return this.inflight.length > 0 || this.drain !== undefined || this.queue.length > 0
   }
