@@ -25,6 +25,8 @@ export interface Args {
   readonly markdown: string | undefined
   readonly installPeers: boolean
   readonly list: boolean
+  /** Extra Node.js/V8 flags for every contender's process. */
+  readonly nodeFlags: ReadonlyArray<string>
 }
 
 /**
@@ -43,6 +45,8 @@ export const usage = `usage: npm run bench -- <A|B|C|D|E|F|all|A,C,...> [options
   --markdown file      also write the report as Markdown
   --no-install         do not install the Effect 4 peers if they are missing
   --list               list the workloads and their contenders, run nothing
+  --node-flags=F1,F2   run every contender's process with these Node.js/V8 flags
+                       (e.g. --node-flags=--max-semi-space-size=32); the report lists them
 
 The server is DATABASE_URL, or an embedded PostgreSQL started for the run.`
 
@@ -69,6 +73,7 @@ export const parse = (argv: ReadonlyArray<string>): Args => {
   let baseline: string | undefined
   let json: string | undefined
   let markdown: string | undefined
+  let nodeFlags: ReadonlyArray<string> = []
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     const value = (): string => {
@@ -110,6 +115,10 @@ export const parse = (argv: ReadonlyArray<string>): Args => {
         markdown = value()
         break
       default:
+        if (arg.startsWith("--node-flags=")) {
+          nodeFlags = parseNodeFlags(arg.slice("--node-flags=".length))
+          break
+        }
         if (arg.startsWith("--")) throw new Error(`unknown option ${arg}`)
         if (workloads !== undefined) throw new Error(`workloads given twice ("${arg}")`)
         workloads = Workload.parse(arg)
@@ -117,7 +126,19 @@ export const parse = (argv: ReadonlyArray<string>): Args => {
   }
   if (workloads === undefined && list) workloads = Workload.parse("all")
   if (workloads === undefined) throw new Error("no workload given")
-  return { workloads, quick, rounds, durationMs, contenders, baseline, json, markdown, installPeers, list }
+  return { workloads, quick, rounds, durationMs, contenders, baseline, json, markdown, installPeers, list, nodeFlags }
+}
+
+/** `--a,--b=1`: each flag must start with `--` (a value alone would be read as a script). */
+const parseNodeFlags = (value: string): ReadonlyArray<string> => {
+  const flags = value.split(",").map((s) => s.trim()).filter((s) => s !== "")
+  if (flags.length === 0) throw new Error("--node-flags= needs at least one flag")
+  for (const flag of flags) {
+    if (!/^--[a-z0-9][a-z0-9-_]*(=[^\s]+)?$/i.test(flag)) {
+      throw new Error(`--node-flags: "${flag}" is not a --flag or --flag=value`)
+    }
+  }
+  return flags
 }
 
 /**
@@ -175,7 +196,8 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
     ...(args.rounds !== undefined ? { rounds: args.rounds } : {}),
     ...(args.durationMs !== undefined ? { durationMs: args.durationMs } : {}),
     ...(args.contenders !== undefined ? { contenders: args.contenders } : {}),
-    ...(args.baseline !== undefined ? { baseline: args.baseline } : {})
+    ...(args.baseline !== undefined ? { baseline: args.baseline } : {}),
+    nodeFlags: args.nodeFlags
   }).catch((error: unknown) => {
     if (controller.signal.aborted) return undefined
     throw error

@@ -88,6 +88,8 @@ export interface Header {
   }
   readonly quick: boolean
   readonly rounds: number
+  /** Node.js/V8 flags every contender ran with (none by default). */
+  readonly nodeFlags?: ReadonlyArray<string>
 }
 
 /**
@@ -281,6 +283,9 @@ export const markdown = (report: Report): string => {
     `load average at start ${m.loadAverage.map((l) => l.toFixed(2)).join(" ")}`,
     `- rounds: ${h.rounds} measured round(s) per contender, alternating, each in a fresh process after an ` +
     `in-process warm-up${h.quick ? " (--quick: smoke sizes, numbers are not meaningful)" : ""}`,
+    `- node flags for every contender: ${
+      h.nodeFlags !== undefined && h.nodeFlags.length > 0 ? h.nodeFlags.map((f) => `\`${f}\``).join(" ") : "none"
+    }`,
     "",
     ...report.tables.flatMap((t) => [tableMarkdown(t), ""])
   ].join("\n")

@@ -37,6 +37,11 @@ export interface Options {
   readonly contenders?: ReadonlyArray<string>
   /** Compare against this contender instead of each workload's default baseline. */
   readonly baseline?: string
+  /**
+   * Node.js/V8 flags for every contender's process (default none), so runtime tuning such as
+   * `--max-semi-space-size` is measured for all contenders alike.
+   */
+  readonly nodeFlags?: ReadonlyArray<string>
   /** The server (default: `DATABASE_URL`, else an embedded PostgreSQL started for the run). */
   readonly url?: string
   /** Where the Effect 4 peers live (default `<repo>/.bench/peers` or `BERTH_BENCH_PEERS_DIR`). */
@@ -87,11 +92,16 @@ const gitCommit = (): string => {
 
 const childEntry = path.join(packageDir, "src", "internal", "child.ts")
 
-const runChild = (spec: Spec, timeoutMs: number, signal: AbortSignal | undefined): Promise<Message> =>
+const runChild = (
+  spec: Spec,
+  nodeFlags: ReadonlyArray<string>,
+  timeoutMs: number,
+  signal: AbortSignal | undefined
+): Promise<Message> =>
   new Promise((resolve) => {
     const child = fork(childEntry, [JSON.stringify(spec)], {
       cwd: packageDir,
-      execArgv: ["--conditions=source", "--import", "tsx"],
+      execArgv: [...nodeFlags, "--conditions=source", "--import", "tsx"],
       // The report goes to stdout: whatever a contender prints goes to stderr instead.
       stdio: ["ignore", "pipe", "pipe", "ipc"]
     })
@@ -249,6 +259,7 @@ export const run = async (options: Options): Promise<Report.Report> => {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`))
   const quick = options.quick ?? false
   const rounds = options.rounds ?? (quick ? 1 : 3)
+  const nodeFlags = options.nodeFlags ?? []
   const url = options.url ?? process.env["DATABASE_URL"]
   const server = url !== undefined && url !== ""
     ? await TestServer.fromUrl(url, "DATABASE_URL")
@@ -290,7 +301,7 @@ export const run = async (options: Options): Promise<Report.Report> => {
               if (options.signal?.aborted) throw new Error("the benchmark run was interrupted")
               log(`[bench] ${id}${c.name === "default" ? "" : `/${c.name}`} round ${round}/${rounds}: ${n}`)
               const file = path.join(packageDir, "src", "contenders", id, `${n}.ts`)
-              const m = await runChild({ file, context, warmup, measure }, timeoutMs, options.signal)
+              const m = await runChild({ file, context, warmup, measure }, nodeFlags, timeoutMs, options.signal)
               if (m._tag === "Result") {
                 outcomes.set(n, { status: "ok", description: m.description, kind: m.kind })
                 samples.get(n)!.push({
@@ -356,7 +367,8 @@ export const run = async (options: Options): Promise<Report.Report> => {
             loadAverage
           },
           quick,
-          rounds
+          rounds,
+          nodeFlags
         },
         tables
       }

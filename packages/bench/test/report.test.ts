@@ -80,10 +80,13 @@ describe("Cli.parse", () => {
         json: undefined,
         markdown: undefined,
         installPeers: true,
-        list: false
+        list: false,
+        nodeFlags: []
       })
     expect(Cli.parse(["all", "--no-install"]).workloads).toEqual(["A", "B", "C", "D", "E", "F"])
     expect(Cli.parse(["--list"])).toMatchObject({ list: true, workloads: ["A", "B", "C", "D", "E", "F"] })
+    expect(Cli.parse(["A", "--node-flags=--max-semi-space-size=32,--no-allocation-site-pretenuring"]).nodeFlags)
+      .toEqual(["--max-semi-space-size=32", "--no-allocation-site-pretenuring"])
   })
 
   it("rejects bad input with a message", () => {
@@ -93,6 +96,9 @@ describe("Cli.parse", () => {
     expect(() => Cli.parse(["A", "--rounds"])).toThrow(/needs a value/)
     expect(() => Cli.parse(["A", "--frobnicate"])).toThrow(/unknown option/)
     expect(() => Cli.parse(["A", "B"])).toThrow(/twice/)
+    expect(() => Cli.parse(["A", "--node-flags="])).toThrow(/at least one flag/)
+    expect(() => Cli.parse(["A", "--node-flags=script.js"])).toThrow(/not a --flag/)
+    expect(() => Cli.parse(["A", "--node-flags=--a b"])).toThrow(/not a --flag/)
   })
 })
 

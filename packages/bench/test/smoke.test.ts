@@ -20,6 +20,30 @@ const expected: Record<string, ReadonlyArray<string>> = {
 }
 
 describe("benchmark smoke run", () => {
+  it(
+    "runs every contender's process with --node-flags and lists them in the report",
+    { timeout: 120_000 },
+    async () => {
+      const run = (nodeFlags: ReadonlyArray<string>) =>
+        Runner.run({
+          workloads: ["E"],
+          quick: true,
+          contenders: ["semaphore"],
+          url: TestDatabase.current().server.url,
+          installPeers: false,
+          nodeFlags,
+          log: () => {}
+        })
+      const tuned = await run(["--max-semi-space-size=32"])
+      expect(tuned.header.nodeFlags).toEqual(["--max-semi-space-size=32"])
+      expect(tuned.tables.flatMap((t) => t.rows.map((r) => r.status))).toEqual(["ok", "ok"])
+      expect(Report.markdown(tuned)).toContain("- node flags for every contender: `--max-semi-space-size=32`")
+      // a flag Node rejects fails the contender: the flags reach its process
+      const bad = await run(["--no-such-node-flag-berth"])
+      expect(bad.tables.flatMap((t) => t.rows.map((r) => r.status))).toEqual(["failed", "failed"])
+    }
+  )
+
   it("runs every workload with --quick and reports every contender as measured", { timeout: 600_000 }, async () => {
     const lines: Array<string> = []
     const report = await Runner.run({
