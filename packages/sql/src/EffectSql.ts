@@ -23,6 +23,7 @@ import type { Scope } from "effect"
 import { Chunk, Context, Effect, Layer, Option, Predicate, Queue, Redacted, Schedule, Stream } from "effect"
 import * as Db from "./Db.js"
 import type { DbError } from "./DbError.js"
+import * as FastStatement from "./internal/fastStatement.js"
 import * as Lanes from "./internal/lanes.js"
 import * as Observe from "./internal/observe.js"
 import * as Session from "./internal/session.js"
@@ -200,12 +201,15 @@ export const make = (
       )
     })
 
-    const client = yield* SqlClient.make({
-      acquirer: Effect.succeed(connection),
-      compiler,
-      spanAttributes: Object.entries(spanAttributes),
-      transformRows
-    })
+    const client = FastStatement.install(
+      yield* SqlClient.make({
+        acquirer: Effect.succeed(connection),
+        compiler,
+        spanAttributes: Object.entries(spanAttributes),
+        transformRows
+      }),
+      connection
+    )
 
     const berthTransaction = <R, E, A>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
       Effect.provideService(

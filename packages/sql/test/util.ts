@@ -1,5 +1,6 @@
 import { Db } from "@berth/sql"
-import { Effect, Layer } from "effect"
+import type { Context, Exit, Option } from "effect"
+import { Effect, Layer, Tracer } from "effect"
 import * as net from "node:net"
 
 /** The test file's own database (the harness sets DATABASE_URL per file). */
@@ -98,3 +99,50 @@ export const proxy = Effect.acquireRelease(
 /** Drops and creates a table: tests in one file share its database. */
 export const createTable = (name: string, columns: string) =>
   Effect.zipRight(Db.execute(`drop table if exists ${name} cascade`), Db.execute(`create table ${name}(${columns})`))
+
+let ids = 0
+
+export class RecordedSpan implements Tracer.Span {
+  readonly _tag = "Span"
+  readonly spanId = `span${++ids}`
+  readonly traceId = "trace"
+  readonly sampled = true
+  status: Tracer.SpanStatus
+  readonly attributes = new Map<string, unknown>()
+  readonly links: Array<Tracer.SpanLink>
+  constructor(
+    readonly name: string,
+    readonly parent: Option.Option<Tracer.AnySpan>,
+    readonly context: Context.Context<never>,
+    links: ReadonlyArray<Tracer.SpanLink>,
+    startTime: bigint,
+    readonly kind: Tracer.SpanKind
+  ) {
+    this.links = [...links]
+    this.status = { _tag: "Started", startTime }
+  }
+  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
+    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
+  }
+  attribute(key: string, value: unknown): void {
+    this.attributes.set(key, value)
+  }
+  event(): void {}
+  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
+    this.links.push(...links)
+  }
+}
+
+/** A tracer that keeps every span it makes (a real tracer, unlike Effect's built-in one). */
+export const recordingTracer = () => {
+  const spans: Array<RecordedSpan> = []
+  const tracer = Tracer.make({
+    span: (name, parent, context, links, startTime, kind) => {
+      const span = new RecordedSpan(name, parent, context, links, startTime, kind)
+      spans.push(span)
+      return span
+    },
+    context: (f) => f()
+  })
+  return { spans, layer: Layer.setTracer(tracer) }
+}

@@ -124,6 +124,9 @@ export const retriesFor = (code: string): Metric.Metric.Counter<number> =>
 // span per statement is pure cost (about 40% of a small statement), so statements skip it.
 const nativeTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
 
+/** Whether spans built under `tracer` go anywhere (false for Effect's built-in tracer). */
+export const isRecording = (tracer: Tracer.Tracer): boolean => tracer !== nativeTracer
+
 /**
  * `Effect.withSpan`, skipped while only Effect's built-in tracer is installed.
  */
