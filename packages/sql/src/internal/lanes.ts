@@ -68,13 +68,37 @@ export const make = (
     if (i >= 0) lanes.splice(i, 1)
   }
 
-  const leave = (lane: Lane): Effect.Effect<void> =>
-    Effect.suspend(() => {
-      lane.active--
-      const conn = lane.conn
-      if (lane.active > 0 || conn === undefined) return Effect.void
-      remove(lane)
-      return Effect.zipRight(clean(conn), Scope.close(lane.scope, Exit.void))
+  /** Leaves `lane` now; the returned effect (the last statement out) releases its connection. */
+  const leaveNow = (lane: Lane): Effect.Effect<void> | undefined => {
+    lane.active--
+    const conn = lane.conn
+    if (lane.active > 0 || conn === undefined) return undefined
+    remove(lane)
+    return Effect.zipRight(clean(conn), Scope.close(lane.scope, Exit.void))
+  }
+
+  const leave = (lane: Lane): Effect.Effect<void> => Effect.suspend(() => leaveNow(lane) ?? Effect.void)
+
+  /**
+   * Runs `f(conn)` on `lane` (already counted in `active`, inside an uninterruptible region) and
+   * leaves the lane whatever the outcome; cheaper than `Effect.ensuring`, which would open a
+   * second uninterruptible region on this hot path.
+   */
+  const runOn = <A, E, R>(
+    lane: Lane,
+    conn: Conn,
+    f: (conn: Conn) => Effect.Effect<A, E, R>,
+    restore: <AX, EX, RX>(effect: Effect.Effect<AX, EX, RX>) => Effect.Effect<AX, EX, RX>
+  ): Effect.Effect<A, E, R> =>
+    Effect.matchCauseEffect(restore(f(conn)), {
+      onFailure: (cause) => {
+        const release = leaveNow(lane)
+        return release === undefined ? Effect.failCause(cause) : Effect.zipRight(release, Effect.failCause(cause))
+      },
+      onSuccess: (value) => {
+        const release = leaveNow(lane)
+        return release === undefined ? Effect.succeed(value) : Effect.as(release, value)
+      }
     })
 
   const open = <A, E, R>(f: (conn: Conn) => Effect.Effect<A, E, R>): Effect.Effect<A, E | LeaseError, R> =>
@@ -90,7 +114,7 @@ export const make = (
             if (Exit.isSuccess(exit)) {
               lane.conn = exit.value
               Deferred.unsafeDone(lane.ready, Exit.succeed(exit))
-              return Effect.ensuring(restore(f(exit.value)), leave(lane))
+              return runOn(lane, exit.value, f, restore)
             }
             remove(lane)
             // interrupted while queued: the statements that joined it start over elsewhere
@@ -105,7 +129,7 @@ export const make = (
     Effect.uninterruptibleMask((restore) => {
       lane.active++
       const conn = lane.conn
-      if (conn !== undefined) return Effect.ensuring(restore(f(conn)), leave(lane))
+      if (conn !== undefined) return runOn(lane, conn, f, restore)
       return Effect.flatMap(Effect.exit(restore(Deferred.await(lane.ready))), (awaited) => {
         if (Exit.isFailure(awaited)) return Effect.zipRight(leave(lane), Effect.failCause(awaited.cause))
         const outcome = awaited.value
@@ -114,7 +138,7 @@ export const make = (
           lane.active--
           return outcome === undefined ? restore(run(f)) : Effect.failCause(outcome.cause)
         }
-        return Effect.ensuring(restore(f(outcome.value)), leave(lane))
+        return runOn(lane, outcome.value, f, restore)
       })
     })
 
