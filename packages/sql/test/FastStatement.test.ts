@@ -31,7 +31,7 @@ describe("EffectSql statements: @effect/sql's behaviour without its per-statemen
       expect(yield* sql`select v from (select 7 as v) s where ${where}`).toEqual([{ v: 7 }])
     }).pipe(Effect.provide(SqlTest())))
 
-  it.live("with a real tracer, each statement gets @effect/sql's sql.execute span", () => {
+  it.live("with a real tracer, each statement gets @effect/sql's sql.execute span, with the SQLSTATE of a failure", () => {
     const recorder = recordingTracer()
     return Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
@@ -41,6 +41,11 @@ describe("EffectSql statements: @effect/sql's behaviour without its per-statemen
       expect(span?.attributes.get("db.operation.name")).toBe("execute")
       expect(span?.attributes.get("db.system.name")).toBe("postgresql")
       expect(span?.status._tag).toBe("Ended")
+      yield* Effect.ignore(sql`select 1/0`)
+      const failed = recorder.spans.find((s) =>
+        s.name === "sql.execute" && s.attributes.get("db.query.text") === "select 1/0"
+      )
+      expect(failed?.attributes.get("db.response.status_code")).toBe("22012")
     }).pipe(Effect.provide(SqlTest()), Effect.provide(recorder.layer))
   })
 

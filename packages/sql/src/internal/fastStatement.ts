@@ -6,7 +6,8 @@
  *   (statements find their pool connection or session through `Db`), so the scope is always
  *   empty; making and closing it costs about 10 µs per statement on Effect 3.
  * - the `sql.execute` span, while only Effect's built-in tracer is installed (it records
- *   nothing); with a real tracer every statement takes `@effect/sql`'s own path, span included.
+ *   nothing); with a real tracer every statement gets it as `@effect/sql` makes it, plus
+ *   `db.response.status_code` (the SQLSTATE) on failure.
  *
  * Statements take `@effect/sql`'s own path as well when a `Statement.withTransformer` is set or a
  * `TransactionConnection` is pinned (an `@effect/sql` transaction, as migrators run), so every
@@ -47,6 +48,13 @@ type PrimitiveClass = new(
   transformRows: Primitive["transformRows"]
 ) => Primitive
 
+/** The SQLSTATE of the server error behind a `SqlError`, if there is one. */
+const sqlState = (cause: unknown): string | undefined =>
+  typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string" &&
+    /^[0-9A-Z]{5}$/.test(cause.code)
+    ? cause.code
+    : undefined
+
 const isPrimitive = (u: unknown): u is Primitive =>
   typeof u === "object" && u !== null && Array.isArray((u as Primitive).segments) &&
   "acquirer" in u && "compiler" in u && "spanAttributes" in u && "transformRows" in u &&
@@ -61,14 +69,29 @@ const makeClass = (Base: PrimitiveClass, connection: SqlConnection.Connection): 
     ): Effect.Effect<A, SqlError> {
       return Effect.withFiberRuntime((fiber) => {
         if (
-          Observe.isRecording(fiber.currentTracer) ||
           fiber.getFiberRef(Statement.currentTransformer)._tag === "Some" ||
           Context.getOption(fiber.currentContext, SqlClient.TransactionConnection)._tag === "Some"
         ) {
           return super.withConnection(operation, run, withoutTransform)
         }
-        const [sql, params] = this.compile(withoutTransform)
-        return run(connection, sql, params)
+        if (!Observe.isRecording(fiber.currentTracer)) {
+          const [sql, params] = this.compile(withoutTransform)
+          return run(connection, sql, params)
+        }
+        // @effect/sql's span, plus the SQLSTATE of a failure
+        return Effect.useSpan("sql.execute", { kind: "client", captureStackTrace: false }, (span) => {
+          const [sql, params] = this.compile(withoutTransform)
+          for (const [key, value] of this.spanAttributes as ReadonlyArray<readonly [string, unknown]>) {
+            span.attribute(key, value)
+          }
+          span.attribute("db.operation.name", operation)
+          span.attribute("db.query.text", sql)
+          return Effect.tapError(run(connection, sql, params), (error) =>
+            Effect.sync(() => {
+              const code = sqlState(error.cause)
+              if (code !== undefined) span.attribute("db.response.status_code", code)
+            }))
+        })
       })
     }
   }
