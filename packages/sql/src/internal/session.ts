@@ -61,12 +61,18 @@ const closedMessage = (session: Session): string =>
 export const use = <A, E, R>(
   session: Session,
   f: (conn: PgConnection.PgConnection) => Effect.Effect<A, E, R>
-): Effect.Effect<A, E | TxClosedError, R> =>
-  !session.open ? Effect.fail(new TxClosedError({ message: closedMessage(session) })) : session.lock.withPermits(1)(
-    Effect.suspend((): Effect.Effect<A, E | TxClosedError, R> =>
-      session.open ? f(session.conn) : Effect.fail(new TxClosedError({ message: closedMessage(session) }))
-    )
+): Effect.Effect<A, E | TxClosedError, R> => {
+  if (!session.open) return Effect.fail(new TxClosedError({ message: closedMessage(session) }))
+  const body = Effect.suspend((): Effect.Effect<A, E | TxClosedError, R> =>
+    session.open ? f(session.conn) : Effect.fail(new TxClosedError({ message: closedMessage(session) }))
   )
+  // a free permit is taken without the asynchronous wait `withPermits` always goes through;
+  // only when a savepoint, a cursor or the close holds them all does the statement wait
+  return Effect.flatMap(
+    session.lock.withPermitsIfAvailable(1)(body),
+    (done) => done._tag === "Some" ? Effect.succeed(done.value) : session.lock.withPermits(1)(body)
+  )
+}
 
 /**
  * Ends a session: no statement starts after this, and the ones in flight have finished.
