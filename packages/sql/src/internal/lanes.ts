@@ -19,10 +19,11 @@ import type * as PgConnection from "@berth/pg/PgConnection"
 import type * as PgError from "@berth/pg/PgError"
 import * as Pool from "@berth/pool/Pool"
 import type * as PoolError from "@berth/pool/PoolError"
-import { Deferred, Effect, Exit, FiberId, Scope } from "effect"
+import { Cause, Deferred, Effect, Exit, FiberId, Scope } from "effect"
 
 type Conn = PgConnection.PgConnection
 type LeaseError = PgError.PgError | PoolError.PoolTimeout | PoolError.PoolClosed
+type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 
 interface Lane {
   /** Set once the lease is granted. */
@@ -88,12 +89,17 @@ export const make = (
     lane: Lane,
     conn: Conn,
     f: (conn: Conn) => Effect.Effect<A, E, R>,
-    restore: <AX, EX, RX>(effect: Effect.Effect<AX, EX, RX>) => Effect.Effect<AX, EX, RX>
+    restore: Restore
   ): Effect.Effect<A, E, R> =>
     Effect.matchCauseEffect(restore(f(conn)), {
       onFailure: (cause) => {
         const release = leaveNow(lane)
-        return release === undefined ? Effect.failCause(cause) : Effect.zipRight(release, Effect.failCause(cause))
+        if (release === undefined) return Effect.failCause(cause)
+        // as Effect.ensuring would: a failing release does not hide the statement's failure
+        return Effect.matchCauseEffect(release, {
+          onFailure: (releaseCause) => Effect.failCause(Cause.sequential(cause, releaseCause)),
+          onSuccess: () => Effect.failCause(cause)
+        })
       },
       onSuccess: (value) => {
         const release = leaveNow(lane)
@@ -101,51 +107,60 @@ export const make = (
       }
     })
 
-  const open = <A, E, R>(f: (conn: Conn) => Effect.Effect<A, E, R>): Effect.Effect<A, E | LeaseError, R> =>
-    Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(Scope.make(), (scope) => {
-        const lane: Lane = { conn: undefined, ready: Deferred.unsafeMake(FiberId.none), scope, active: 1 }
-        lanes.push(lane)
-        pendingLanes++
-        return Effect.flatMap(
-          Effect.exit(restore(Scope.extend(Pool.get(pool), scope))),
-          (exit): Effect.Effect<A, E | LeaseError, R> => {
-            pendingLanes--
-            if (Exit.isSuccess(exit)) {
-              lane.conn = exit.value
-              Deferred.unsafeDone(lane.ready, Exit.succeed(exit))
-              return runOn(lane, exit.value, f, restore)
-            }
-            remove(lane)
-            // interrupted while queued: the statements that joined it start over elsewhere
-            Deferred.unsafeDone(lane.ready, Exit.succeed(Exit.isInterrupted(exit) ? undefined : exit))
-            return Effect.zipRight(Scope.close(scope, Exit.void), Effect.failCause(exit.cause))
+  /** Opens a lane for `f` (inside `run`'s uninterruptible region). */
+  const open = <A, E, R>(
+    f: (conn: Conn) => Effect.Effect<A, E, R>,
+    restore: Restore
+  ): Effect.Effect<A, E | LeaseError, R> =>
+    Effect.flatMap(Scope.make(), (scope) => {
+      const lane: Lane = { conn: undefined, ready: Deferred.unsafeMake(FiberId.none), scope, active: 1 }
+      lanes.push(lane)
+      pendingLanes++
+      return Effect.flatMap(
+        Effect.exit(restore(Scope.extend(Pool.get(pool), scope))),
+        (exit): Effect.Effect<A, E | LeaseError, R> => {
+          pendingLanes--
+          if (Exit.isSuccess(exit)) {
+            lane.conn = exit.value
+            Deferred.unsafeDone(lane.ready, Exit.succeed(exit))
+            return runOn(lane, exit.value, f, restore)
           }
-        )
-      })
-    )
-
-  const join = <A, E, R>(lane: Lane, f: (conn: Conn) => Effect.Effect<A, E, R>): Effect.Effect<A, E | LeaseError, R> =>
-    Effect.uninterruptibleMask((restore) => {
-      lane.active++
-      const conn = lane.conn
-      if (conn !== undefined) return runOn(lane, conn, f, restore)
-      return Effect.flatMap(Effect.exit(restore(Deferred.await(lane.ready))), (awaited) => {
-        if (Exit.isFailure(awaited)) return Effect.zipRight(leave(lane), Effect.failCause(awaited.cause))
-        const outcome = awaited.value
-        if (outcome === undefined || Exit.isFailure(outcome)) {
-          // the lane never got its lease: nothing to release
-          lane.active--
-          return outcome === undefined ? restore(run(f)) : Effect.failCause(outcome.cause)
+          remove(lane)
+          // interrupted while queued: the statements that joined it start over elsewhere
+          Deferred.unsafeDone(lane.ready, Exit.succeed(Exit.isInterrupted(exit) ? undefined : exit))
+          return Effect.zipRight(Scope.close(scope, Exit.void), Effect.failCause(exit.cause))
         }
-        return runOn(lane, outcome.value, f, restore)
-      })
+      )
     })
 
+  /** Joins `lane`, counted in `active` in the same step as `pick` chose it (see `run`). */
+  const join = <A, E, R>(
+    lane: Lane,
+    f: (conn: Conn) => Effect.Effect<A, E, R>,
+    restore: Restore
+  ): Effect.Effect<A, E | LeaseError, R> => {
+    lane.active++
+    const conn = lane.conn
+    if (conn !== undefined) return runOn(lane, conn, f, restore)
+    return Effect.flatMap(Effect.exit(restore(Deferred.await(lane.ready))), (awaited) => {
+      if (Exit.isFailure(awaited)) return Effect.zipRight(leave(lane), Effect.failCause(awaited.cause))
+      const outcome = awaited.value
+      if (outcome === undefined || Exit.isFailure(outcome)) {
+        // the lane never got its lease: nothing to release
+        lane.active--
+        return outcome === undefined ? restore(run(f)) : Effect.failCause(outcome.cause)
+      }
+      return runOn(lane, outcome.value, f, restore)
+    })
+  }
+
+  // `pick` and joining happen in one synchronous step: were the fiber to yield in between, the
+  // lane could be released (its last statement leaving) and its connection leased to someone
+  // else before this statement counted itself in.
   const run = <A, E, R>(f: (conn: Conn) => Effect.Effect<A, E, R>): Effect.Effect<A, E | LeaseError, R> =>
-    Effect.suspend(() => {
+    Effect.uninterruptibleMask((restore) => {
       const lane = pick()
-      return lane === undefined ? open(f) : join(lane, f)
+      return lane === undefined ? open(f, restore) : join(lane, f, restore)
     })
 
   return { run }
