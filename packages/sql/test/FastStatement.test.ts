@@ -5,7 +5,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer } from "effect"
 import { DbTest, eventually, recordingTracer } from "./util.js"
 
-const SqlTest = () => EffectSql.layer().pipe(Layer.provideMerge(DbTest()))
+const SqlTest = (options: EffectSql.Options = {}) => EffectSql.layer(options).pipe(Layer.provideMerge(DbTest()))
 
 describe("EffectSql statements: @effect/sql's behaviour without its per-statement scope", () => {
   it.live("the sql tag and sql.unsafe make Berth statements; every way to run one works", () =>
@@ -48,6 +48,46 @@ describe("EffectSql statements: @effect/sql's behaviour without its per-statemen
       expect(failed?.attributes.get("db.response.status_code")).toBe("22012")
     }).pipe(Effect.provide(SqlTest()), Effect.provide(recorder.layer))
   })
+
+  it.live("a statement that fails to compile under a real tracer still ends its span", () => {
+    const recorder = recordingTracer()
+    return Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const exit = yield* Effect.exit(sql`insert into nowhere ${sql.insert([])}`)
+      expect(exit._tag).toBe("Failure")
+      const spans = recorder.spans.filter((s) => s.name === "sql.execute")
+      expect(spans.length).toBe(1)
+      expect(spans[0]!.status._tag).toBe("Ended")
+    }).pipe(Effect.provide(SqlTest()), Effect.provide(recorder.layer))
+  })
+
+  it.live("withoutTransforms() gives Berth statements without the result transform", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const plain = sql.withoutTransforms()
+      expect(plain).not.toBe(sql)
+      expect(plain.withoutTransforms()).toBe(plain)
+      expect(plain.safe).toBe(plain)
+      const statement = plain`select 1 as some_value`
+      expect(statement.constructor.name).toBe("BerthStatement")
+      expect(yield* statement).toEqual([{ some_value: 1 }])
+      expect(yield* sql`select 1 as some_value`).toEqual([{ someValue: 1 }])
+    }).pipe(
+      Effect.provide(SqlTest({ transformResultNames: (name) => name.replace(/_(.)/g, (_, c) => c.toUpperCase()) }))
+    ))
+
+  it.live("with an @effect/sql TransactionConnection pinned (as migrators do), statements run on it", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const conn = yield* sql.reserve
+      const [reserved] = yield* conn.execute("select pg_backend_pid() as pid", [], undefined)
+      const [pinned] = yield* Effect.provideService(
+        sql`select pg_backend_pid() as pid`,
+        SqlClient.TransactionConnection,
+        [conn, 0]
+      )
+      expect(pinned).toEqual(reserved)
+    }).pipe(Effect.scoped, Effect.provide(SqlTest())))
 
   it.live("Statement.withTransformer still sees and replaces every statement", () =>
     Effect.gen(function*() {

@@ -79,19 +79,26 @@ const makeClass = (Base: PrimitiveClass, connection: SqlConnection.Connection): 
           return run(connection, sql, params)
         }
         // @effect/sql's span, plus the SQLSTATE of a failure
-        return Effect.useSpan("sql.execute", { kind: "client", captureStackTrace: false }, (span) => {
-          const [sql, params] = this.compile(withoutTransform)
-          for (const [key, value] of this.spanAttributes as ReadonlyArray<readonly [string, unknown]>) {
-            span.attribute(key, value)
-          }
-          span.attribute("db.operation.name", operation)
-          span.attribute("db.query.text", sql)
-          return Effect.tapError(run(connection, sql, params), (error) =>
-            Effect.sync(() => {
-              const code = sqlState(error.cause)
-              if (code !== undefined) span.attribute("db.response.status_code", code)
-            }))
-        })
+        // (suspended: a compile that throws must still end the span, which useSpan only
+        // guarantees for the effect its callback returns)
+        return Effect.useSpan(
+          "sql.execute",
+          { kind: "client", captureStackTrace: false },
+          (span) =>
+            Effect.suspend(() => {
+              const [sql, params] = this.compile(withoutTransform)
+              for (const [key, value] of this.spanAttributes as ReadonlyArray<readonly [string, unknown]>) {
+                span.attribute(key, value)
+              }
+              span.attribute("db.operation.name", operation)
+              span.attribute("db.query.text", sql)
+              return Effect.tapError(run(connection, sql, params), (error) =>
+                Effect.sync(() => {
+                  const code = sqlState(error.cause)
+                  if (code !== undefined) span.attribute("db.response.status_code", code)
+                }))
+            })
+        )
       })
     }
   }
@@ -102,10 +109,11 @@ const makeClass = (Base: PrimitiveClass, connection: SqlConnection.Connection): 
  * not the one this was written for.
  */
 export const install = <C extends SqlClient.SqlClient>(client: C, connection: SqlConnection.Connection): C => {
-  const probe: unknown = client.unsafe("select 1")
+  const probe: unknown = client.unsafe("select $1", [1])
   if (!isPrimitive(probe)) return client
   const Base = Object.getPrototypeOf(probe).constructor as PrimitiveClass
   const Fast = makeClass(Base, connection)
+  if (!rebuildsFaithfully(probe, Fast)) return client
   const rebuild = <A>(statement: A): A =>
     statement instanceof Base
       ? new Fast(
@@ -122,7 +130,35 @@ export const install = <C extends SqlClient.SqlClient>(client: C, connection: Sq
   }
   const fast = Object.assign(sql, client, {
     unsafe: (text: string, params?: Parameters<C["unsafe"]>[1]) => rebuild(client.unsafe(text, params))
-  }) as unknown as C & { safe: C }
+  }) as unknown as C & { safe: C; withoutTransforms: () => C }
   fast.safe = fast
+  // @effect/sql builds the client without transforms from a new `sql` tag: wrap that one too
+  let withoutTransforms: C | undefined
+  fast.withoutTransforms = function(this: C): C {
+    if (withoutTransforms !== undefined) return withoutTransforms
+    const inner = client.withoutTransforms.call(fast) as C
+    if (inner === fast || inner === client) return (withoutTransforms = fast)
+    const wrapped = install(inner, connection) as C & { withoutTransforms: () => C }
+    wrapped.withoutTransforms = () => wrapped
+    return (withoutTransforms = wrapped)
+  }
   return fast
+}
+
+/**
+ * The statement class's constructor is internal too: a statement rebuilt from the probe's fields
+ * must have the same fields and compile to the same SQL, or the argument order has changed.
+ */
+const rebuildsFaithfully = (probe: Primitive, Fast: PrimitiveClass): boolean => {
+  try {
+    const rebuilt = new Fast(probe.segments, probe.acquirer, probe.compiler, probe.spanAttributes, probe.transformRows)
+    const [sql, params] = rebuilt.compile()
+    const [probeSql, probeParams] = probe.compile()
+    return rebuilt.segments === probe.segments && rebuilt.acquirer === probe.acquirer &&
+      rebuilt.compiler === probe.compiler && rebuilt.spanAttributes === probe.spanAttributes &&
+      rebuilt.transformRows === probe.transformRows && sql === probeSql &&
+      params.length === probeParams.length && params[0] === probeParams[0]
+  } catch {
+    return false
+  }
 }
