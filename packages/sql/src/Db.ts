@@ -16,7 +16,7 @@ import type * as PgTypes from "@berth/pg/PgTypes"
 import * as Pool from "@berth/pool/Pool"
 import type * as PoolError from "@berth/pool/PoolError"
 import type { Config, ConfigError, Scope } from "effect"
-import { Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Context, Duration, Effect, FiberRef, Layer, Option, Schema } from "effect"
 import { type DbError, DbUnavailableError, RowCountError } from "./DbError.js"
 import * as Lanes from "./internal/lanes.js"
 import * as Observe from "./internal/observe.js"
@@ -110,6 +110,16 @@ export interface Service {
    * fails or it is broken, destroyed instead of being returned.
    */
   readonly lease: Effect.Effect<PgConnection.PgConnection, DbError, Scope.Scope>
+  /**
+   * `withStatement`, observed for `target` (span, duration histogram, error counter).
+   *
+   * @internal
+   */
+  readonly observed: <A, E extends { readonly _tag: string }, R>(
+    target: Observe.Target,
+    sql: string,
+    f: (conn: PgConnection.PgConnection, shared: boolean) => Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | DbError, R>
   /** Runs one statement, observed (span, duration histogram, error counter). */
   readonly run: (
     sql: string,
@@ -278,15 +288,31 @@ export const make = (
         (session): Effect.Effect<A, E | DbError, R> =>
           session === undefined ? sessionless(f) : Session.use(session, (conn) => f(conn, false))
       )
+    // The common case (no session, pipelining on, no tracer recording spans) records its metrics
+    // in the lane's own uninterruptible end instead of a second one around it.
+    const observed = <A, E extends { readonly _tag: string }, R>(
+      statementTarget: Observe.Target,
+      sql: string,
+      f: (conn: PgConnection.PgConnection, shared: boolean) => Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E | DbError, R> =>
+      Effect.withFiberRuntime<A, E | DbError, R>((fiber) =>
+        pipelining === false || Context.get(fiber.currentContext, Session.CurrentSession) !== undefined ||
+          (statementTarget.spans && Observe.isRecording(fiber.currentTracer))
+          ? Observe.statement(statementTarget, sql, withStatement(f))
+          : lanes.run(
+            (conn) => f(conn, true),
+            Observe.completion(statementTarget, sql, fiber.getFiberRef(FiberRef.currentMetricLabels))
+          )
+      )
     const run = (
       sql: string,
       params: ReadonlyArray<unknown> = [],
       queryOptions?: PgConnection.QueryOptions
     ): Effect.Effect<PgConnection.QueryResult, DbError> =>
-      Observe.statement(
+      observed(
         target,
         sql,
-        withStatement((conn, shared) => conn.query(sql, params, Lanes.statementOptions(queryOptions, shared)))
+        (conn, shared) => conn.query(sql, params, Lanes.statementOptions(queryOptions, shared))
       )
 
     // "sql.Open doesn't connect": a Db that was built has answered a query.
@@ -302,7 +328,17 @@ export const make = (
         })
       )
     )
-    return { pool, config, connectOptions, target, lease, withConnection, withStatement, run } satisfies Service
+    return {
+      pool,
+      config,
+      connectOptions,
+      target,
+      lease,
+      withConnection,
+      withStatement,
+      observed,
+      run
+    } satisfies Service
   })
 
 /**

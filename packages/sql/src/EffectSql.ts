@@ -151,17 +151,13 @@ export const make = (
     const target: Observe.Target = { ...db.target, spans: false }
     // single statements: pipelined on a shared connection when the pool is saturated
     const run: Run = (sql, params, queryOptions) =>
-      Observe.statement(
+      db.observed(
         target,
         sql,
-        db.withStatement((conn, shared) => conn.query(sql, params, Lanes.statementOptions(queryOptions, shared)))
+        (conn, shared) => conn.query(sql, params, Lanes.statementOptions(queryOptions, shared))
       )
     const runSimple: RunSimple = (sql) =>
-      Observe.statement(
-        target,
-        sql,
-        db.withStatement((conn, shared) => conn.simpleQuery(sql, shared ? sharedSimple : undefined))
-      )
+      db.observed(target, sql, (conn, shared) => conn.simpleQuery(sql, shared ? sharedSimple : undefined))
     const stream = (sql: string, params: ReadonlyArray<unknown>) =>
       Stream.provideService(Rows.stream(sql, params), Db.Db, db)
     const connection = makeConnection(run, runSimple, stream)

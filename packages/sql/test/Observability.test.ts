@@ -1,6 +1,6 @@
 import { Db, Metrics, Retry, Tx } from "@berth/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { Effect, Fiber, Option } from "effect"
 import { createTable, DbTest, recordingTracer } from "./util.js"
 
 describe("Observability", () => {
@@ -50,4 +50,20 @@ describe("Observability", () => {
         /db_client_operation_duration_seconds_count\{db_operation_name="SELECT",pool="obs-pool",tenant="acme"\} 1/
       )
     }).pipe(Effect.provide(DbTest({ name: "obs-pool" }))))
+
+  it.live("an interrupted statement's duration is recorded; its interruption is not an error", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(Effect.tagMetrics(Db.query("select pg_sleep(10)"), "case", "interrupted"))
+      yield* Effect.sleep("200 millis")
+      yield* Fiber.interrupt(fiber)
+      const text = yield* Metrics.prometheus
+      expect(text).toMatch(
+        /db_client_operation_duration_seconds_count\{db_operation_name="SELECT",pool="obs-int",case="interrupted"\} 1/
+      )
+      expect(text).not.toMatch(/db_client_operation_errors_total\{[^}]*pool="obs-int"/)
+      // and through a session (a transaction), which records around the statement instead
+      yield* Effect.ignore(Tx.transaction(Effect.timeout(Db.query("select pg_sleep(10) as in_tx"), "200 millis")))
+      const after = yield* Metrics.prometheus
+      expect(after).toMatch(/db_client_operation_duration_seconds_count\{db_operation_name="SELECT",pool="obs-int"\} 1/)
+    }).pipe(Effect.provide(DbTest({ name: "obs-int" }))))
 })

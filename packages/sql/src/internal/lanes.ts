@@ -25,6 +25,13 @@ type Conn = PgConnection.PgConnection
 type LeaseError = PgError.PgError | PoolError.PoolTimeout | PoolError.PoolClosed
 type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 
+/**
+ * Told once, synchronously and uninterruptibly, how a statement run through a lane ended: its
+ * failure, or `undefined` for a success (lets the caller record metrics without a second
+ * uninterruptible region).
+ */
+export type Done = (failure: Cause.Cause<unknown> | undefined) => void
+
 interface Lane {
   /** Set once the lease is granted. */
   conn: Conn | undefined
@@ -36,8 +43,11 @@ interface Lane {
 }
 
 export interface Lanes {
-  /** Runs `f` — exactly one statement — on a lane. */
-  readonly run: <A, E, R>(f: (conn: Conn) => Effect.Effect<A, E, R>) => Effect.Effect<A, E | LeaseError, R>
+  /** Runs `f` — exactly one statement — on a lane; `done` is told how it ended. */
+  readonly run: <A, E, R>(
+    f: (conn: Conn) => Effect.Effect<A, E, R>,
+    done?: Done
+  ) => Effect.Effect<A, E | LeaseError, R>
 }
 
 export const make = (
@@ -89,10 +99,12 @@ export const make = (
     lane: Lane,
     conn: Conn,
     f: (conn: Conn) => Effect.Effect<A, E, R>,
-    restore: Restore
+    restore: Restore,
+    done: Done | undefined
   ): Effect.Effect<A, E, R> =>
     Effect.matchCauseEffect(restore(f(conn)), {
       onFailure: (cause) => {
+        done?.(cause)
         const release = leaveNow(lane)
         if (release === undefined) return Effect.failCause(cause)
         // as Effect.ensuring would: a failing release does not hide the statement's failure
@@ -102,6 +114,7 @@ export const make = (
         })
       },
       onSuccess: (value) => {
+        done?.(undefined)
         const release = leaveNow(lane)
         return release === undefined ? Effect.succeed(value) : Effect.as(release, value)
       }
@@ -110,7 +123,8 @@ export const make = (
   /** Opens a lane for `f` (inside `run`'s uninterruptible region). */
   const open = <A, E, R>(
     f: (conn: Conn) => Effect.Effect<A, E, R>,
-    restore: Restore
+    restore: Restore,
+    done: Done | undefined
   ): Effect.Effect<A, E | LeaseError, R> =>
     Effect.flatMap(Scope.make(), (scope) => {
       const lane: Lane = { conn: undefined, ready: Deferred.unsafeMake(FiberId.none), scope, active: 1 }
@@ -123,8 +137,9 @@ export const make = (
           if (Exit.isSuccess(exit)) {
             lane.conn = exit.value
             Deferred.unsafeDone(lane.ready, Exit.succeed(exit))
-            return runOn(lane, exit.value, f, restore)
+            return runOn(lane, exit.value, f, restore, done)
           }
+          done?.(exit.cause)
           remove(lane)
           // interrupted while queued: the statements that joined it start over elsewhere
           Deferred.unsafeDone(lane.ready, Exit.succeed(Exit.isInterrupted(exit) ? undefined : exit))
@@ -137,30 +152,39 @@ export const make = (
   const join = <A, E, R>(
     lane: Lane,
     f: (conn: Conn) => Effect.Effect<A, E, R>,
-    restore: Restore
+    restore: Restore,
+    done: Done | undefined
   ): Effect.Effect<A, E | LeaseError, R> => {
     lane.active++
     const conn = lane.conn
-    if (conn !== undefined) return runOn(lane, conn, f, restore)
+    if (conn !== undefined) return runOn(lane, conn, f, restore, done)
     return Effect.flatMap(Effect.exit(restore(Deferred.await(lane.ready))), (awaited) => {
-      if (Exit.isFailure(awaited)) return Effect.zipRight(leave(lane), Effect.failCause(awaited.cause))
+      if (Exit.isFailure(awaited)) {
+        done?.(awaited.cause)
+        return Effect.zipRight(leave(lane), Effect.failCause(awaited.cause))
+      }
       const outcome = awaited.value
       if (outcome === undefined || Exit.isFailure(outcome)) {
         // the lane never got its lease: nothing to release
         lane.active--
-        return outcome === undefined ? restore(run(f)) : Effect.failCause(outcome.cause)
+        if (outcome === undefined) return restore(run(f, done))
+        done?.(outcome.cause)
+        return Effect.failCause(outcome.cause)
       }
-      return runOn(lane, outcome.value, f, restore)
+      return runOn(lane, outcome.value, f, restore, done)
     })
   }
 
   // `pick` and joining happen in one synchronous step: were the fiber to yield in between, the
   // lane could be released (its last statement leaving) and its connection leased to someone
   // else before this statement counted itself in.
-  const run = <A, E, R>(f: (conn: Conn) => Effect.Effect<A, E, R>): Effect.Effect<A, E | LeaseError, R> =>
+  const run = <A, E, R>(
+    f: (conn: Conn) => Effect.Effect<A, E, R>,
+    done?: Done
+  ): Effect.Effect<A, E | LeaseError, R> =>
     Effect.uninterruptibleMask((restore) => {
       const lane = pick()
-      return lane === undefined ? open(f, restore) : join(lane, f, restore)
+      return lane === undefined ? open(f, restore, done) : join(lane, f, restore, done)
     })
 
   return { run }

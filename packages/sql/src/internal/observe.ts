@@ -2,7 +2,17 @@
  * Spans and metrics of statements, after the OpenTelemetry database conventions.
  */
 import type * as PgError from "@berth/pg/PgError"
-import { Effect, FiberRef, Metric, MetricBoundaries, MetricKey, MetricLabel, Predicate, type Tracer } from "effect"
+import {
+  type Cause,
+  Effect,
+  FiberRef,
+  Metric,
+  MetricBoundaries,
+  MetricKey,
+  MetricLabel,
+  Predicate,
+  type Tracer
+} from "effect"
 
 /** Seconds, from 100 µs to ~30 s. */
 const durationBoundaries = MetricBoundaries.exponential({ start: 0.0001, factor: 2, count: 19 })
@@ -160,6 +170,29 @@ const observedFor = (pool: string, sql: string): Observed => {
     byPool.set(sql, observed)
   }
   return observed
+}
+
+/**
+ * What {@link statement} records, for a runner that reports the end of the statement itself
+ * (a lane): call the result once with the failure, or `undefined` on success. The clock starts
+ * now; `labels` are the fiber's metric labels.
+ */
+export const completion = (
+  target: Target,
+  sql: string,
+  labels: ReadonlyArray<MetricLabel.MetricLabel>
+): (failure: Cause.Cause<unknown> | undefined) => void => {
+  const { duration } = observedFor(target.pool, sql)
+  const start = performance.now()
+  return (failure) => {
+    duration.unsafeUpdate((performance.now() - start) / 1000, labels)
+    if (failure !== undefined && failure._tag === "Fail") {
+      errorsFor(target.pool, statusCode(failure.error as PgError.PgError | { readonly _tag: string })).unsafeUpdate(
+        1,
+        labels
+      )
+    }
+  }
 }
 
 /**
