@@ -21,6 +21,7 @@ import type * as SqlConnection from "@effect/sql/SqlConnection"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
 import { Context, Effect } from "effect"
+import * as Retry from "../Retry.js"
 import * as Observe from "./observe.js"
 
 type Run<A> = (
@@ -47,13 +48,6 @@ type PrimitiveClass = new(
   spanAttributes: Primitive["spanAttributes"],
   transformRows: Primitive["transformRows"]
 ) => Primitive
-
-/** The SQLSTATE of the server error behind a `SqlError`, if there is one. */
-const sqlState = (cause: unknown): string | undefined =>
-  typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string" &&
-    /^[0-9A-Z]{5}$/.test(cause.code)
-    ? cause.code
-    : undefined
 
 const isPrimitive = (u: unknown): u is Primitive =>
   typeof u === "object" && u !== null && Array.isArray((u as Primitive).segments) &&
@@ -94,7 +88,7 @@ const makeClass = (Base: PrimitiveClass, connection: SqlConnection.Connection): 
               span.attribute("db.query.text", sql)
               return Effect.tapError(run(connection, sql, params), (error) =>
                 Effect.sync(() => {
-                  const code = sqlState(error.cause)
+                  const code = Retry.sqlState(error)
                   if (code !== undefined) span.attribute("db.response.status_code", code)
                 }))
             })

@@ -187,10 +187,7 @@ export const completion = (
   return (failure) => {
     duration.unsafeUpdate((performance.now() - start) / 1000, labels)
     if (failure !== undefined && failure._tag === "Fail") {
-      errorsFor(target.pool, statusCode(failure.error as PgError.PgError | { readonly _tag: string })).unsafeUpdate(
-        1,
-        labels
-      )
+      errorsFor(target.pool, statusCode(failure.error)).unsafeUpdate(1, labels)
     }
   }
 }
@@ -203,16 +200,12 @@ export const statement = <A, E extends PgError.PgError | { readonly _tag: string
   sql: string,
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, R> => {
-  const { duration, operation } = observedFor(target.pool, sql)
+  const { operation } = observedFor(target.pool, sql)
   // metrics are updated synchronously, with the fiber's metric labels as `Metric.update` would
   const timed = Effect.withFiberRuntime<A, E, R>((fiber) => {
-    const start = performance.now()
+    const done = completion(target, sql, fiber.getFiberRef(FiberRef.currentMetricLabels))
     return Effect.onExit(effect, (exit) => {
-      const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
-      duration.unsafeUpdate((performance.now() - start) / 1000, labels)
-      if (exit._tag === "Failure" && exit.cause._tag === "Fail") {
-        errorsFor(target.pool, statusCode(exit.cause.error)).unsafeUpdate(1, labels)
-      }
+      done(exit._tag === "Failure" ? exit.cause : undefined)
       return Effect.void
     })
   })
