@@ -27,6 +27,8 @@ export interface Args {
   readonly list: boolean
   /** Extra Node.js/V8 flags for every contender's process. */
   readonly nodeFlags: ReadonlyArray<string>
+  /** Run Berth's TypeScript sources through tsx instead of its built JavaScript. */
+  readonly source: boolean
 }
 
 /**
@@ -47,6 +49,9 @@ export const usage = `usage: npm run bench -- <A|B|C|D|E|F|all|A,C,...> [options
   --list               list the workloads and their contenders, run nothing
   --node-flags=F1,F2   run every contender's process with these Node.js/V8 flags
                        (e.g. --node-flags=--max-semi-space-size=32); the report lists them
+  --source             run Berth's TypeScript sources through tsx, with no build step
+                       (default: build with tsc -b and run the JavaScript applications run;
+                       sources measure slower, see docs/benchmarks.md)
 
 The server is DATABASE_URL, or an embedded PostgreSQL started for the run.`
 
@@ -74,6 +79,7 @@ export const parse = (argv: ReadonlyArray<string>): Args => {
   let json: string | undefined
   let markdown: string | undefined
   let nodeFlags: ReadonlyArray<string> = []
+  let source = false
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     const value = (): string => {
@@ -95,6 +101,9 @@ export const parse = (argv: ReadonlyArray<string>): Args => {
         break
       case "--list":
         list = true
+        break
+      case "--source":
+        source = true
         break
       case "--rounds":
         rounds = Math.round(positive(value()))
@@ -126,7 +135,20 @@ export const parse = (argv: ReadonlyArray<string>): Args => {
   }
   if (workloads === undefined && list) workloads = Workload.parse("all")
   if (workloads === undefined) throw new Error("no workload given")
-  return { workloads, quick, rounds, durationMs, contenders, baseline, json, markdown, installPeers, list, nodeFlags }
+  return {
+    workloads,
+    quick,
+    rounds,
+    durationMs,
+    contenders,
+    baseline,
+    json,
+    markdown,
+    installPeers,
+    list,
+    nodeFlags,
+    source
+  }
 }
 
 /** `--a,--b=1`: each flag must start with `--` (a value alone would be read as a script). */
@@ -197,7 +219,8 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
     ...(args.durationMs !== undefined ? { durationMs: args.durationMs } : {}),
     ...(args.contenders !== undefined ? { contenders: args.contenders } : {}),
     ...(args.baseline !== undefined ? { baseline: args.baseline } : {}),
-    nodeFlags: args.nodeFlags
+    nodeFlags: args.nodeFlags,
+    berth: args.source ? "source" : "built"
   }).catch((error: unknown) => {
     if (controller.signal.aborted) return undefined
     throw error

@@ -90,6 +90,8 @@ export interface Header {
   readonly rounds: number
   /** Node.js/V8 flags every contender ran with (none by default). */
   readonly nodeFlags?: ReadonlyArray<string>
+  /** Which code of Berth's packages ran: built JavaScript, or TypeScript sources through tsx. */
+  readonly berth?: "built" | "source"
 }
 
 /**
@@ -285,6 +287,11 @@ export const markdown = (report: Report): string => {
     `in-process warm-up${h.quick ? " (--quick: smoke sizes, numbers are not meaningful)" : ""}`,
     `- node flags for every contender: ${
       h.nodeFlags !== undefined && h.nodeFlags.length > 0 ? h.nodeFlags.map((f) => `\`${f}\``).join(" ") : "none"
+    }`,
+    `- Berth's code: ${
+      h.berth === "source"
+        ? "TypeScript sources through tsx (`--source`; tsx's keepNames makes Berth's hot paths slower than built code)"
+        : "built JavaScript (`tsc -b`, each package's `dist/`), as applications run it"
     }`,
     "",
     ...report.tables.flatMap((t) => [tableMarkdown(t), ""])

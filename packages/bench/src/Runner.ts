@@ -10,6 +10,7 @@ import * as TestServer from "@berth/testing/TestServer"
 import { execFileSync, fork } from "node:child_process"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
+import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -42,6 +43,19 @@ export interface Options {
    * `--max-semi-space-size` is measured for all contenders alike.
    */
   readonly nodeFlags?: ReadonlyArray<string>
+  /**
+   * Which code of Berth's packages the contenders run (default `"built"`):
+   *
+   * - `"built"`: the JavaScript `tsc -b` emits into each package's `dist/`, as applications run
+   *   it. The runner builds it first (incremental: a no-op when it is up to date).
+   * - `"source"`: the TypeScript sources through tsx, with no build step. Faster to iterate on,
+   *   but slower to run: tsx compiles with esbuild's `keepNames`, which adds a
+   *   `Object.defineProperty` call to every closure a hot path creates, so Berth measures slower
+   *   than it runs in an application.
+   *
+   * Peers always run the JavaScript they ship.
+   */
+  readonly berth?: "built" | "source"
   /** The server (default: `DATABASE_URL`, else an embedded PostgreSQL started for the run). */
   readonly url?: string
   /** Where the Effect 4 peers live (default `<repo>/.bench/peers` or `BERTH_BENCH_PEERS_DIR`). */
@@ -92,6 +106,22 @@ const gitCommit = (): string => {
 
 const childEntry = path.join(packageDir, "src", "internal", "child.ts")
 
+/**
+ * Builds Berth's packages (`tsc -b` of this package's sources and their references) so the
+ * contenders run current code; `tsc -b` skips what is up to date.
+ */
+const buildBerth = (log: (line: string) => void): void => {
+  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc")
+  const project = path.join(packageDir, "tsconfig.src.json")
+  log(`[bench] building Berth's packages: tsc -b ${path.relative(repoDir, project)}`)
+  try {
+    execFileSync(process.execPath, [tsc, "-b", project], { cwd: repoDir, stdio: "pipe" })
+  } catch (cause) {
+    const out = cause instanceof Error && "stdout" in cause ? String(cause.stdout) : String(cause)
+    throw new Error(`building Berth's packages failed (run with --source to skip the build):\n${out.trim()}`)
+  }
+}
+
 const runChild = (
   spec: Spec,
   nodeFlags: ReadonlyArray<string>,
@@ -101,7 +131,8 @@ const runChild = (
   new Promise((resolve) => {
     const child = fork(childEntry, [JSON.stringify(spec)], {
       cwd: packageDir,
-      execArgv: [...nodeFlags, "--conditions=source", "--import", "tsx"],
+      // without the `source` condition, `@berth/*` resolve to their built `dist/` (the child checks)
+      execArgv: [...nodeFlags, ...(spec.berth === "source" ? ["--conditions=source"] : []), "--import", "tsx"],
       // The report goes to stdout: whatever a contender prints goes to stderr instead.
       stdio: ["ignore", "pipe", "pipe", "ipc"]
     })
@@ -260,6 +291,8 @@ export const run = async (options: Options): Promise<Report.Report> => {
   const quick = options.quick ?? false
   const rounds = options.rounds ?? (quick ? 1 : 3)
   const nodeFlags = options.nodeFlags ?? []
+  const berth = options.berth ?? "built"
+  if (berth === "built") buildBerth(log)
   const url = options.url ?? process.env["DATABASE_URL"]
   const server = url !== undefined && url !== ""
     ? await TestServer.fromUrl(url, "DATABASE_URL")
@@ -301,7 +334,7 @@ export const run = async (options: Options): Promise<Report.Report> => {
               if (options.signal?.aborted) throw new Error("the benchmark run was interrupted")
               log(`[bench] ${id}${c.name === "default" ? "" : `/${c.name}`} round ${round}/${rounds}: ${n}`)
               const file = path.join(packageDir, "src", "contenders", id, `${n}.ts`)
-              const m = await runChild({ file, context, warmup, measure }, nodeFlags, timeoutMs, options.signal)
+              const m = await runChild({ file, context, warmup, measure, berth }, nodeFlags, timeoutMs, options.signal)
               if (m._tag === "Result") {
                 outcomes.set(n, { status: "ok", description: m.description, kind: m.kind })
                 samples.get(n)!.push({
@@ -368,7 +401,8 @@ export const run = async (options: Options): Promise<Report.Report> => {
           },
           quick,
           rounds,
-          nodeFlags
+          nodeFlags,
+          berth
         },
         tables
       }

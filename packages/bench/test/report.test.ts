@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as path from "node:path"
 import * as Cli from "../src/Cli.js"
+import * as BerthCode from "../src/internal/berthCode.js"
 import * as Report from "../src/Report.js"
 import * as Workload from "../src/Workload.js"
 
@@ -65,6 +67,19 @@ describe("Report", () => {
   })
 })
 
+describe("BerthCode.mismatch", () => {
+  it("accepts dist/ for built code and src/ for sources, and names the file otherwise", () => {
+    const dist = path.join("/repo", "packages", "pg", "dist", "index.js")
+    const src = path.join("/repo", "packages", "pg", "src", "index.ts")
+    expect(BerthCode.mismatch("built", dist)).toBeUndefined()
+    expect(BerthCode.mismatch("source", src)).toBeUndefined()
+    expect(BerthCode.mismatch("built", src)).toContain(`resolves to ${src}`)
+    expect(BerthCode.mismatch("source", dist)).toContain("expected Berth's source code")
+    // a directory merely named like one does not count
+    expect(BerthCode.mismatch("built", path.join("/distant", "pg", "src", "index.ts"))).toBeDefined()
+  })
+})
+
 describe("Cli.parse", () => {
   it("parses workloads and options", () => {
     expect(
@@ -81,12 +96,14 @@ describe("Cli.parse", () => {
         markdown: undefined,
         installPeers: true,
         list: false,
-        nodeFlags: []
+        nodeFlags: [],
+        source: false
       })
     expect(Cli.parse(["all", "--no-install"]).workloads).toEqual(["A", "B", "C", "D", "E", "F"])
     expect(Cli.parse(["--list"])).toMatchObject({ list: true, workloads: ["A", "B", "C", "D", "E", "F"] })
     expect(Cli.parse(["A", "--node-flags=--max-semi-space-size=32,--no-allocation-site-pretenuring"]).nodeFlags)
       .toEqual(["--max-semi-space-size=32", "--no-allocation-site-pretenuring"])
+    expect(Cli.parse(["A", "--source"]).source).toBe(true)
   })
 
   it("rejects bad input with a message", () => {

@@ -21,7 +21,7 @@ const expected: Record<string, ReadonlyArray<string>> = {
 
 describe("benchmark smoke run", () => {
   it(
-    "runs every contender's process with --node-flags and lists them in the report",
+    "runs every contender's process with --node-flags and the chosen Berth code, and lists both in the report",
     { timeout: 120_000 },
     async () => {
       const run = (nodeFlags: ReadonlyArray<string>) =>
@@ -36,11 +36,32 @@ describe("benchmark smoke run", () => {
         })
       const tuned = await run(["--max-semi-space-size=32"])
       expect(tuned.header.nodeFlags).toEqual(["--max-semi-space-size=32"])
+      expect(tuned.header.berth).toBe("built")
+      expect(Report.markdown(tuned)).toContain("- Berth's code: built JavaScript")
       expect(tuned.tables.flatMap((t) => t.rows.map((r) => r.status))).toEqual(["ok", "ok"])
       expect(Report.markdown(tuned)).toContain("- node flags for every contender: `--max-semi-space-size=32`")
       // a flag Node rejects fails the contender: the flags reach its process
       const bad = await run(["--no-such-node-flag-berth"])
       expect(bad.tables.flatMap((t) => t.rows.map((r) => r.status))).toEqual(["failed", "failed"])
+      // a child that resolves Berth's sources when built code was asked for fails instead of
+      // reporting a measurement of other code
+      const mixed = await run(["--conditions=source"])
+      expect(mixed.tables.flatMap((t) => t.rows.map((r) => r.reason))).toEqual([
+        expect.stringContaining("expected Berth's built code"),
+        expect.stringContaining("expected Berth's built code")
+      ])
+      // --source: the children load Berth's TypeScript sources (each child checks what it resolved)
+      const source = await Runner.run({
+        workloads: ["E"],
+        quick: true,
+        contenders: ["semaphore"],
+        url: TestDatabase.current().server.url,
+        installPeers: false,
+        berth: "source",
+        log: () => {}
+      })
+      expect(source.header.berth).toBe("source")
+      expect(source.tables.flatMap((t) => t.rows.map((r) => r.status))).toEqual(["ok", "ok"])
     }
   )
 

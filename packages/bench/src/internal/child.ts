@@ -2,8 +2,9 @@
  * The entry point of one contender's child process: open, warm up, measure, close, and send
  * one message back to the runner over the IPC channel.
  */
-import { pathToFileURL } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import type { Contender, Context, Phase } from "../Contender.js"
+import * as BerthCode from "./berthCode.js"
 
 /** What the runner passes to a child (JSON in argv[2]). */
 export interface Spec {
@@ -11,6 +12,8 @@ export interface Spec {
   readonly context: Context
   readonly warmup: Phase | undefined
   readonly measure: Phase
+  /** Which code of Berth's packages the child must have loaded (see `Runner.Options.berth`). */
+  readonly berth: BerthCode.BerthCode
 }
 
 /** What a child sends back. `Skipped`: the contender does not run this case (no row at all). */
@@ -62,6 +65,8 @@ const main = async (): Promise<void> => {
   let description = spec.file
   let kind: Contender["kind"] | undefined
   try {
+    const wrong = BerthCode.mismatch(spec.berth, fileURLToPath(import.meta.resolve("@berth/pg")))
+    if (wrong !== undefined) return send({ _tag: "Failed", reason: wrong, description })
     const contender = (await import(pathToFileURL(spec.file).href) as { default: Contender }).default
     description = contender.description
     kind = contender.kind
