@@ -49,6 +49,21 @@ describe("PgConnection queries", () => {
       expect(o.fields).toHaveLength(2)
     }))
 
+  it.scoped("every result owns its rows: empty results and multi-statement scripts share no arrays", () =>
+    Effect.gen(function*() {
+      const conn = yield* connectTest()
+      const none = yield* conn.query("select 1 as v where false")
+      expect(none.rows).toEqual([])
+      ;(none.rows as Array<unknown>).push({ v: "mutated by the caller" })
+      const again = yield* conn.query("select 1 as v where false")
+      expect(again.rows).toEqual([])
+      const many = yield* conn.query("select g as v from generate_series(1, 40) g")
+      expect(many.rows.map((r) => r.v)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1))
+      const script = yield* conn.simpleQuery("select 1 as a where false; select 2 as b; select 3 as c where false")
+      expect(script.map((r) => r.rows)).toEqual([[], [{ b: 2 }], []])
+      expect(script[0]!.rows).not.toBe(script[2]!.rows)
+    }))
+
   it.scoped("command tags and affected row counts", () =>
     Effect.gen(function*() {
       const conn = yield* connectTest()

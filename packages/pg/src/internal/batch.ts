@@ -16,7 +16,8 @@ import type { PgError } from "../PgError.js"
 import type { TypeRegistry } from "../PgTypes.js"
 import { type OpHost, type Plan, QueryOp } from "./query.js"
 
-const emptyResult: QueryResult = { rows: [], fields: [], command: "", rowCount: undefined }
+/** A statement that produced no result; fresh each time, as callers own their results. */
+const emptyResult = (): QueryResult => ({ rows: [], fields: [], command: "", rowCount: undefined })
 
 export class BatchOp extends QueryOp {
   private readonly outcomes: Array<Either.Either<QueryResult, PgError>> = []
@@ -42,7 +43,7 @@ export class BatchOp extends QueryOp {
     if (failure !== undefined) {
       this.outcomes.push(Either.left(failure))
     } else {
-      this.outcomes.push(Either.right(results[this.taken] ?? emptyResult))
+      this.outcomes.push(Either.right(results[this.taken] ?? emptyResult()))
     }
     this.taken = results.length
     this.error = undefined

@@ -108,16 +108,15 @@ export class PortalOp extends QueryOp {
       this.sync(true)
       return
     }
-    this.ready = this.rows
-    this.rows = []
+    this.ready = this.takeRows()
     this.wake()
   }
 
   override commandComplete(_tag: string): void {
     this.inflight = false
     this.completed = true
-    if (this.decodeError === undefined && this.rows.length > 0) this.ready = this.rows
-    this.rows = []
+    const rows = this.takeRows()
+    if (this.decodeError === undefined && rows.length > 0) this.ready = rows
     this.sync(false)
   }
 

@@ -106,6 +106,12 @@ const emptyOids: ReadonlyArray<number> = []
 
 const mentionsCopy = /copy/i
 
+/**
+ * The rows of a result that has none yet: shared and never handed out (`takeRows` gives a
+ * fresh array instead), so a statement allocates no rows array until its first row arrives.
+ */
+const noRows: Array<unknown> = []
+
 export class QueryOp {
   state: OpState = "queued"
   /**
@@ -123,14 +129,17 @@ export class QueryOp {
   error: PgServerError | undefined = undefined
   /** A value the registry could not decode: the statement fails, the connection is fine. */
   decodeError: DecodeError | undefined = undefined
-  private readonly results: Array<QueryResult> = []
+  /** The first result (all an extended-protocol statement has), then `more` holds them all. */
+  private first: QueryResult | undefined = undefined
+  private more: Array<QueryResult> | undefined = undefined
   protected fields: ReadonlyArray<Field> = emptyFields
   // never mutated: replaced by a RowDescription's or a prepared statement's arrays
   private names: ReadonlyArray<string> = emptyNames
   private decoders: ReadonlyArray<Decoder> = emptyDecoders
   /** 1 at binary columns (a cached statement); `undefined`: every column is text. */
   private binary: Uint8Array | undefined = undefined
-  protected rows: Array<unknown> = []
+  /** The current result's rows so far: {@link noRows} until one arrives. */
+  protected rows: Array<unknown> = noRows
   // statement cache bookkeeping
   /** The cached statement this execution binds (a hit). */
   private prepared: Prepared | undefined = undefined
@@ -282,7 +291,7 @@ export class QueryOp {
       this.decoders = parsed.decoders
     }
     this.binary = undefined
-    this.rows = []
+    this.rows = noRows
     if (this.parsing !== undefined && this.parsed) this.described = this.fields
   }
 
@@ -322,7 +331,7 @@ export class QueryOp {
       this.decodeError = e instanceof DecodeError
         ? e
         : new DecodeError({ message: `cannot decode a value: ${String(e)}`, oid: 0, typeName: "unknown" })
-      this.rows = []
+      this.rows = noRows
     }
   }
 
@@ -349,7 +358,7 @@ export class QueryOp {
           pos += len
         }
       }
-      this.rows.push(row)
+      this.addRow(row)
     } else {
       const names = this.names
       const row: Record<string, unknown> = {}
@@ -366,33 +375,51 @@ export class QueryOp {
           pos += len
         }
       }
-      this.rows.push(row)
+      this.addRow(row)
     }
+  }
+
+  private addRow(row: unknown): void {
+    if (this.rows === noRows) this.rows = [row]
+    else this.rows.push(row)
+  }
+
+  /** The current result's rows (a fresh array when there are none); the next result starts empty. */
+  protected takeRows(): Array<unknown> {
+    const rows = this.rows
+    this.rows = noRows
+    return rows === noRows ? [] : rows
+  }
+
+  private addResult(result: QueryResult): void {
+    if (this.first === undefined) this.first = result
+    else if (this.more === undefined) this.more = [this.first, result]
+    else this.more.push(result)
   }
 
   commandComplete(tag: string): void {
     const { command, rowCount } = commandTagOf(tag)
-    this.results.push({ rows: this.rows as Array<never>, fields: this.fields, command, rowCount })
+    this.addResult({ rows: this.takeRows() as Array<never>, fields: this.fields, command, rowCount })
     this.fields = emptyFields
     this.names = emptyNames
     this.decoders = emptyDecoders
     this.binary = undefined
-    this.rows = []
   }
 
   emptyQuery(): void {
     // an empty statement in a simple-query script produces no result; the extended protocol
     // gets one empty result so `query("")` still has a shape
-    if (!this.simple) this.results.push({ rows: [], fields: [], command: "", rowCount: undefined })
+    if (!this.simple) this.addResult({ rows: [], fields: [], command: "", rowCount: undefined })
   }
 
   /** The outcome, once ReadyForQuery has arrived. */
   get result(): QueryResult {
-    return this.results[0] ?? { rows: [], fields: this.fields, command: "", rowCount: undefined }
+    return this.first ?? { rows: [], fields: this.fields, command: "", rowCount: undefined }
   }
 
+  /** Every result so far, in order (the same array once there are two or more). */
   get allResults(): ReadonlyArray<QueryResult> {
-    return this.results
+    return this.more ?? (this.first === undefined ? [] : [this.first])
   }
 
   /** Delivers success (ReadyForQuery) or `failure`; never twice, never to an abandoned caller. */
@@ -405,7 +432,7 @@ export class QueryOp {
     if (failure !== undefined) this.resume(Effect.fail(failure))
     else if (this.error !== undefined) this.resume(Effect.fail(this.error))
     else if (this.decodeError !== undefined) this.resume(Effect.fail(this.decodeError))
-    else this.resume(Effect.succeed(this.simple ? this.results : this.result))
+    else this.resume(Effect.succeed(this.simple ? this.allResults : this.result))
   }
 
   /** Subclasses reset their own state before a retry. */
@@ -437,12 +464,13 @@ export class QueryOp {
     this.retried = true
     this.error = undefined
     this.decodeError = undefined
-    this.results.length = 0
+    this.first = undefined
+    this.more = undefined
     this.fields = emptyFields
     this.names = emptyNames
     this.decoders = emptyDecoders
     this.binary = undefined
-    this.rows = []
+    this.rows = noRows
     this.prepared = undefined
     this.resetForRetry()
     this.state = "queued"
