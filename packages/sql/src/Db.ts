@@ -288,22 +288,31 @@ export const make = (
         (session): Effect.Effect<A, E | DbError, R> =>
           session === undefined ? sessionless(f) : Session.use(session, (conn) => f(conn, false))
       )
-    // The common case (no session, pipelining on, no tracer recording spans) records its metrics
-    // in the lane's own uninterruptible end instead of a second one around it.
+    // Without a tracer recording spans, a statement records its metrics in the uninterruptible
+    // end its lane or its session's lock already has, instead of a second region around it.
     const observed = <A, E extends { readonly _tag: string }, R>(
       statementTarget: Observe.Target,
       sql: string,
       f: (conn: PgConnection.PgConnection, shared: boolean) => Effect.Effect<A, E, R>
     ): Effect.Effect<A, E | DbError, R> =>
-      Effect.withFiberRuntime<A, E | DbError, R>((fiber) =>
-        pipelining === false || Context.get(fiber.currentContext, Session.CurrentSession) !== undefined ||
-          (statementTarget.spans && Observe.isRecording(fiber.currentTracer))
-          ? Observe.statement(statementTarget, sql, withStatement(f))
-          : lanes.run(
-            (conn) => f(conn, true),
+      Effect.withFiberRuntime<A, E | DbError, R>((fiber) => {
+        if (statementTarget.spans && Observe.isRecording(fiber.currentTracer)) {
+          return Observe.statement(statementTarget, sql, withStatement(f))
+        }
+        const session = Context.get(fiber.currentContext, Session.CurrentSession)
+        if (session !== undefined) {
+          return Session.use(
+            session,
+            (conn) => f(conn, false),
             Observe.completion(statementTarget, sql, fiber.getFiberRef(FiberRef.currentMetricLabels))
           )
-      )
+        }
+        if (pipelining === false) return Observe.statement(statementTarget, sql, withStatement(f))
+        return lanes.run(
+          (conn) => f(conn, true),
+          Observe.completion(statementTarget, sql, fiber.getFiberRef(FiberRef.currentMetricLabels))
+        )
+      })
     const run = (
       sql: string,
       params: ReadonlyArray<unknown> = [],

@@ -48,10 +48,7 @@ const open = (
       // A cursor needs a transaction: on a pinned Conn the stream opens one it owns, holding
       // the session exclusively for the stream's lifetime.
       const conn = current.conn
-      yield* Effect.acquireRelease(
-        current.lock.take(Session.allPermits),
-        () => current.lock.release(Session.allPermits)
-      )
+      yield* Session.holdExclusive(current)
       yield* Session.ensureOpen(current)
       session = Session.make(conn, "transaction", 1)
       yield* Effect.acquireRelease(conn.simpleQuery("BEGIN"), (_, exit) =>

@@ -128,10 +128,10 @@ const finishSavepoint = (session: Session.Session, name: string) => (exit: Exit.
       })
   )
 
-/** Holds every permit of a session for the scope: no sibling statement runs meanwhile. */
+/** Holds the session's lock alone for the scope: no sibling statement runs meanwhile. */
 const exclusive = (session: Session.Session): Effect.Effect<void, TxClosedError, Scope.Scope> =>
   Effect.zipRight(
-    Effect.acquireRelease(session.lock.take(Session.allPermits), () => session.lock.release(Session.allPermits)),
+    Session.holdExclusive(session),
     Session.ensureOpen(session)
   )
 

@@ -61,9 +61,31 @@ describe("Observability", () => {
         /db_client_operation_duration_seconds_count\{db_operation_name="SELECT",pool="obs-int",case="interrupted"\} 1/
       )
       expect(text).not.toMatch(/db_client_operation_errors_total\{[^}]*pool="obs-int"/)
-      // and through a session (a transaction), which records around the statement instead
+      // and through a session (a transaction), which records in its lock's release instead
       yield* Effect.ignore(Tx.transaction(Effect.timeout(Db.query("select pg_sleep(10) as in_tx"), "200 millis")))
       const after = yield* Metrics.prometheus
       expect(after).toMatch(/db_client_operation_duration_seconds_count\{db_operation_name="SELECT",pool="obs-int"\} 1/)
     }).pipe(Effect.provide(DbTest({ name: "obs-int" }))))
+
+  it.live("statements in a transaction record their duration once, and their errors by SQLSTATE", () =>
+    Effect.gen(function*() {
+      const leaked = yield* Tx.transaction(
+        Effect.gen(function*() {
+          yield* Db.query("select 1 as ok")
+          // a savepoint, so the transaction survives the failure
+          yield* Effect.ignore(Tx.transaction(Db.query("select 1/0 as boom")))
+          // a fiber forked inside, whose statement runs after the transaction ended
+          return yield* Effect.fork(Effect.zipRight(Effect.sleep("100 millis"), Db.query("select 2 as late")))
+        })
+      )
+      const late = yield* Fiber.await(leaked)
+      expect(late._tag).toBe("Failure")
+      const text = yield* Metrics.prometheus
+      // "select 1 as ok", the failing "select 1/0" and the refused late one: three SELECTs
+      expect(text).toMatch(/db_client_operation_duration_seconds_count\{db_operation_name="SELECT",pool="obs-tx"\} 3/)
+      expect(text).toMatch(/db_client_operation_errors_total\{db_response_status_code="22012",pool="obs-tx"\} 1/)
+      expect(text).toMatch(
+        /db_client_operation_errors_total\{db_response_status_code="TxClosedError",pool="obs-tx"\} 1/
+      )
+    }).pipe(Effect.provide(DbTest({ name: "obs-tx" }))))
 })

@@ -4,16 +4,14 @@
  * (`CurrentSession`), so everything that runs inside — including fibers forked there — uses
  * it, and nothing can reach it once it is closed.
  *
- * Concurrency inside a session is a read/write lock: each statement takes one permit, a
- * nested transaction (savepoint) takes them all, so a sibling fiber's statement can never
+ * Concurrency inside a session is a read/write lock (`SessionLock`): statements share it, a
+ * nested transaction (savepoint) holds it alone, so a sibling fiber's statement can never
  * land inside someone else's savepoint. A nested session has its own lock for its body.
  */
 import type * as PgConnection from "@berth/pg/PgConnection"
-import { Context, Effect } from "effect"
+import { Cause, Context, Effect, type Scope } from "effect"
 import { TxClosedError } from "../DbError.js"
-
-/** Enough permits that statements never contend with each other, only with a savepoint. */
-export const allPermits = 1 << 30
+import { SessionLock } from "./sessionLock.js"
 
 /** @internal */
 export type SessionKind = "conn" | "transaction" | "savepoint"
@@ -22,7 +20,7 @@ export type SessionKind = "conn" | "transaction" | "savepoint"
 export interface Session {
   readonly conn: PgConnection.PgConnection
   readonly kind: SessionKind
-  readonly lock: Effect.Semaphore
+  readonly lock: SessionLock
   /** 0 for a pinned Conn, 1 for a transaction, 2.. for savepoints. */
   readonly depth: number
   open: boolean
@@ -34,7 +32,7 @@ export interface Session {
 export const make = (conn: PgConnection.PgConnection, kind: SessionKind, depth: number): Session => ({
   conn,
   kind,
-  lock: Effect.unsafeMakeSemaphore(allPermits),
+  lock: new SessionLock(),
   depth,
   open: true,
   savepoints: 0,
@@ -55,34 +53,80 @@ const closedMessage = (session: Session): string =>
     : "the transaction has ended; statements of a finished transaction (or of a fiber forked inside it) are refused"
 
 /**
- * Runs `f` on the session's connection under one permit, refusing if the session has ended
- * (checked after the permit is held, because closing takes every permit first).
+ * Told once, synchronously and uninterruptibly, how a statement run by {@link use} ended: its
+ * failure, or `undefined` for a success (metrics without a second uninterruptible region).
+ */
+export type Done = (failure: Cause.Cause<unknown> | undefined) => void
+
+const closed = (session: Session): TxClosedError => new TxClosedError({ message: closedMessage(session) })
+
+/**
+ * Runs `f` on the session's connection under a shared hold of its lock, refusing if the session
+ * has ended (checked again once the hold is taken, because closing holds the lock alone first).
+ * `done` is told how it ended, whichever way that was.
  */
 export const use = <A, E, R>(
   session: Session,
-  f: (conn: PgConnection.PgConnection) => Effect.Effect<A, E, R>
+  f: (conn: PgConnection.PgConnection) => Effect.Effect<A, E, R>,
+  done?: Done
 ): Effect.Effect<A, E | TxClosedError, R> => {
-  if (!session.open) return Effect.fail(new TxClosedError({ message: closedMessage(session) }))
-  const body = Effect.suspend((): Effect.Effect<A, E | TxClosedError, R> =>
-    session.open ? f(session.conn) : Effect.fail(new TxClosedError({ message: closedMessage(session) }))
-  )
-  // a free permit is taken without the asynchronous wait `withPermits` always goes through;
-  // only when a savepoint, a cursor or the close holds them all does the statement wait
-  return Effect.flatMap(
-    session.lock.withPermitsIfAvailable(1)(body),
-    (done) => done._tag === "Some" ? Effect.succeed(done.value) : session.lock.withPermits(1)(body)
-  )
+  if (!session.open) {
+    const error = closed(session)
+    done?.(Cause.fail(error))
+    return Effect.fail(error)
+  }
+  return Effect.uninterruptibleMask((restore) => {
+    // a free lock is taken without the asynchronous wait; only when a savepoint, a cursor or
+    // the close holds it (or waits for it) does the statement wait
+    if (session.lock.tryShared()) return held(session, f, restore, done)
+    return Effect.matchCauseEffect(restore(session.lock.shared), {
+      onFailure: (cause) => {
+        done?.(cause)
+        return Effect.failCause(cause)
+      },
+      onSuccess: () => held(session, f, restore, done)
+    })
+  })
 }
+
+/** Runs `f` holding the shared lock (taken by the caller) and releases it however `f` ends. */
+const held = <A, E, R>(
+  session: Session,
+  f: (conn: PgConnection.PgConnection) => Effect.Effect<A, E, R>,
+  restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>,
+  done: Done | undefined
+): Effect.Effect<A, E | TxClosedError, R> =>
+  Effect.matchCauseEffect(
+    restore(Effect.suspend((): Effect.Effect<A, E | TxClosedError, R> =>
+      session.open ? f(session.conn) : Effect.fail(closed(session))
+    )),
+    {
+      onFailure: (cause) => {
+        session.lock.releaseShared()
+        done?.(cause)
+        return Effect.failCause(cause)
+      },
+      onSuccess: (value) => {
+        session.lock.releaseShared()
+        done?.(undefined)
+        return Effect.succeed(value)
+      }
+    }
+  )
+
+/** Holds the session's lock alone for the scope: no sibling statement runs meanwhile. */
+export const holdExclusive = (session: Session): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.acquireRelease(session.lock.exclusive, () => Effect.sync(() => session.lock.releaseExclusive()))
 
 /**
  * Ends a session: no statement starts after this, and the ones in flight have finished.
- * The permits are given back at once, so statements still waiting for one wake up, see the
+ * The lock is given back at once, so statements still waiting for it wake up, see the
  * session closed and fail.
  */
 export const close = (session: Session): Effect.Effect<void> =>
   Effect.suspend(() => {
     session.open = false
-    return Effect.zipRight(session.lock.take(allPermits), session.lock.release(allPermits))
+    return Effect.map(session.lock.exclusive, () => session.lock.releaseExclusive())
   })
 
 /** Fails if the session has already ended. */

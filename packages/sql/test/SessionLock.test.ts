@@ -1,0 +1,112 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Effect, Exit, Fiber, Random } from "effect"
+import { SessionLock } from "../src/internal/sessionLock.js"
+
+/** Runs `effect` holding the lock, released however it ends; the wait is interruptible. */
+const holding = <A, E>(take: Effect.Effect<void>, release: () => void, effect: Effect.Effect<A, E>) =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(restore(take), () => Effect.ensuring(restore(effect), Effect.sync(release)))
+  )
+
+const shared = <A, E>(lock: SessionLock, effect: Effect.Effect<A, E>) =>
+  holding(lock.shared, () => lock.releaseShared(), effect)
+
+const exclusive = <A, E>(lock: SessionLock, effect: Effect.Effect<A, E>) =>
+  holding(lock.exclusive, () => lock.releaseExclusive(), effect)
+
+/** The lock is free: a shared and then an exclusive hold are taken at once. */
+const expectFree = (lock: SessionLock) => {
+  expect(lock.tryShared()).toBe(true)
+  lock.releaseShared()
+  // synchronous only if nothing holds it: runSync throws when the take would wait
+  Effect.runSync(lock.exclusive)
+  lock.releaseExclusive()
+}
+
+describe("SessionLock", () => {
+  it.effect("statements share it; a savepoint waits for them and then holds it alone", () =>
+    Effect.gen(function*() {
+      const lock = new SessionLock()
+      const log: Array<string> = []
+      expect(lock.tryShared()).toBe(true)
+      expect(lock.tryShared()).toBe(true)
+      const savepoint = yield* Effect.fork(exclusive(lock, Effect.sync(() => log.push("savepoint"))))
+      yield* Effect.yieldNow()
+      expect(log).toEqual([])
+      // a statement that arrives after the savepoint asked waits behind it (arrival order)
+      expect(lock.tryShared()).toBe(false)
+      const late = yield* Effect.fork(shared(lock, Effect.sync(() => log.push("late statement"))))
+      lock.releaseShared()
+      yield* Effect.yieldNow()
+      expect(log).toEqual([])
+      lock.releaseShared()
+      yield* Fiber.join(savepoint)
+      yield* Fiber.join(late)
+      expect(log).toEqual(["savepoint", "late statement"])
+      expectFree(lock)
+    }))
+
+  it.effect("an interrupted waiter holds nothing, and the waiters behind it move on", () =>
+    Effect.gen(function*() {
+      const lock = new SessionLock()
+      expect(lock.tryShared()).toBe(true)
+      const savepoint = yield* Effect.fork(exclusive(lock, Effect.void))
+      const statement = yield* Effect.fork(shared(lock, Effect.succeed("ran")))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(savepoint)
+      // the statement queued behind the interrupted savepoint runs beside the first holder
+      expect(yield* Fiber.join(statement)).toBe("ran")
+      lock.releaseShared()
+      expectFree(lock)
+    }))
+
+  it.live("holders never overlap a savepoint, under random interleavings and interruptions", () =>
+    Effect.gen(function*() {
+      const lock = new SessionLock()
+      let sharedNow = 0
+      let exclusiveNow = 0
+      const violations: Array<string> = []
+      const check = () => {
+        if (exclusiveNow > 1 || (exclusiveNow === 1 && sharedNow > 0)) {
+          violations.push(`exclusive ${exclusiveNow} with shared ${sharedNow}`)
+        }
+      }
+      const work = (isExclusive: boolean) =>
+        Effect.suspend(() => {
+          if (isExclusive) exclusiveNow++
+          else sharedNow++
+          check()
+          return Effect.ensuring(
+            Effect.zipRight(Effect.yieldNow(), Effect.sync(check)),
+            Effect.sync(() => {
+              if (isExclusive) exclusiveNow--
+              else sharedNow--
+            })
+          )
+        })
+      for (let round = 0; round < 30; round++) {
+        const fibers = yield* Effect.forEach(Array.from({ length: 40 }, (_, i) => i), () =>
+          Effect.gen(function*() {
+            const isExclusive = (yield* Random.nextIntBetween(0, 5)) === 0
+            return yield* Effect.fork(isExclusive ? exclusive(lock, work(true)) : shared(lock, work(false)))
+          }))
+        for (const fiber of fibers) {
+          if ((yield* Random.nextIntBetween(0, 4)) === 0) yield* Effect.fork(Fiber.interrupt(fiber))
+          yield* Effect.yieldNow()
+        }
+        // a hold leaked by an interrupted waiter would leave the rest waiting forever
+        const exits = yield* Effect.forEach(fibers, Fiber.await).pipe(
+          Effect.timeoutFail({
+            duration: "5 seconds",
+            onTimeout: () => new Error("waiters still waiting: a hold leaked")
+          })
+        )
+        for (const exit of exits) {
+          if (Exit.isFailure(exit)) expect(Cause.isInterruptedOnly(exit.cause)).toBe(true)
+        }
+        expect([sharedNow, exclusiveNow]).toEqual([0, 0])
+        expectFree(lock)
+      }
+      expect(violations).toEqual([])
+    }))
+})
