@@ -7,9 +7,11 @@
  *
  * Outside a session the stream leases a connection for its lifetime and pulls rows from a
  * portal (`Execute` with a row limit) in the implicit transaction it owns. Inside a
- * transaction or pinned Conn it reads through a server-side cursor (`DECLARE` / `FETCH`) that
- * takes the session only per fetch, so the consumer may run statements in the same
- * transaction while reading, and the rows reflect the transaction's snapshot.
+ * transaction it reads through a server-side cursor (`DECLARE` / `FETCH`) that takes the
+ * session only per fetch, so the consumer may run statements in the same transaction while
+ * reading, and the rows reflect the transaction's snapshot. On a pinned Conn (no transaction)
+ * the cursor needs one, so the stream opens its own and holds the Conn alone until it ends:
+ * statements on that Conn wait for the stream meanwhile.
  *
  * @since 0.1.0
  */

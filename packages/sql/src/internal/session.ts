@@ -69,15 +69,15 @@ export const use = <A, E, R>(
   session: Session,
   f: (conn: PgConnection.PgConnection) => Effect.Effect<A, E, R>,
   done?: Done
-): Effect.Effect<A, E | TxClosedError, R> => {
-  if (!session.open) {
-    const error = closed(session)
-    done?.(Cause.fail(error))
-    return Effect.fail(error)
-  }
-  return Effect.uninterruptibleMask((restore) => {
+): Effect.Effect<A, E | TxClosedError, R> =>
+  Effect.uninterruptibleMask((restore) => {
+    if (!session.open) {
+      const error = closed(session)
+      done?.(Cause.fail(error))
+      return Effect.fail(error)
+    }
     // a free lock is taken without the asynchronous wait; only when a savepoint, a cursor or
-    // the close holds it (or waits for it) does the statement wait
+    // the close holds it does the statement wait
     if (session.lock.tryShared()) return held(session, f, restore, done)
     return Effect.matchCauseEffect(restore(session.lock.shared), {
       onFailure: (cause) => {
@@ -87,7 +87,6 @@ export const use = <A, E, R>(
       onSuccess: () => held(session, f, restore, done)
     })
   })
-}
 
 /** Runs `f` holding the shared lock (taken by the caller) and releases it however `f` ends. */
 const held = <A, E, R>(
