@@ -1,6 +1,6 @@
 import { Db, Retry, Tx } from "@berth/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Random, Schedule } from "effect"
+import { Deferred, Effect, Exit, Fiber, Option, Random, Schedule } from "effect"
 import { createTable, DbTest, otherSessions, proxy } from "./util.js"
 
 const count = (table: string) =>
@@ -83,6 +83,33 @@ describe("Tx", () => {
         yield* Fiber.join(savepoint)
       }))
       expect(yield* Db.query("select x from t order by x")).toEqual([{ x: 2 }])
+    }).pipe(Effect.provide(DbTest())))
+
+  it.live("a statement inside Db.withConnection never waits for a sibling's savepoint that waits for it", () =>
+    Effect.gen(function*() {
+      yield* createTable("t", "x int")
+      const outcome = yield* Tx.transaction(Effect.gen(function*() {
+        const holding = yield* Deferred.make<void>()
+        const go = yield* Deferred.make<void>()
+        // holds the transaction's connection, then runs a statement of its own inside
+        const outer = yield* Effect.fork(Db.withConnection(() =>
+          Effect.gen(function*() {
+            yield* Deferred.succeed(holding, undefined)
+            yield* Deferred.await(go)
+            return yield* Db.query("select 1 as inner_ran")
+          })
+        ))
+        yield* Deferred.await(holding)
+        // a savepoint asks for the transaction while the outer hold is taken
+        const savepoint = yield* Effect.fork(Tx.transaction(Db.execute("insert into t values (1)")))
+        yield* Effect.sleep("50 millis")
+        yield* Deferred.succeed(go, undefined)
+        const inner = yield* Fiber.join(outer)
+        yield* Fiber.join(savepoint)
+        return inner
+      })).pipe(Effect.timeoutOption("5 seconds"))
+      expect(outcome).toEqual(Option.some([{ inner_ran: 1 }]))
+      expect(yield* count("t")).toBe(1)
     }).pipe(Effect.provide(DbTest())))
 
   it.live("concurrent nested transactions in one transaction are serialized, never clash", () =>
