@@ -112,6 +112,22 @@ describe("Tx", () => {
       expect(yield* count("t")).toBe(1)
     }).pipe(Effect.provide(DbTest())))
 
+  it.live("a savepoint waiting for a sibling's long statement can be interrupted", () =>
+    Effect.gen(function*() {
+      yield* Tx.transaction(Effect.gen(function*() {
+        const long = yield* Effect.fork(Db.query("select pg_sleep(3)"))
+        yield* Effect.sleep("100 millis")
+        const started = Date.now()
+        const savepoint = yield* Tx.transaction(Db.query("select 1")).pipe(Effect.timeoutOption("200 millis"))
+        expect(savepoint._tag).toBe("None")
+        // it gave up at its timeout instead of waiting for the 3 s statement
+        expect(Date.now() - started).toBeLessThan(2000)
+        yield* Fiber.join(long)
+        // and the transaction is still usable
+        expect(yield* Db.query("select 2 as after")).toEqual([{ after: 2 }])
+      }))
+    }).pipe(Effect.provide(DbTest())))
+
   it.live("concurrent nested transactions in one transaction are serialized, never clash", () =>
     Effect.gen(function*() {
       yield* createTable("t", "x int")

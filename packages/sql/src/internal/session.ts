@@ -113,9 +113,18 @@ const held = <A, E, R>(
     }
   )
 
-/** Holds the session's lock alone for the scope: no sibling statement runs meanwhile. */
+/**
+ * Holds the session's lock alone for the scope: no sibling statement runs meanwhile. The wait is
+ * interruptible (a savepoint under a timeout gives up while a sibling's long statement runs);
+ * once the lock is taken, its release is registered before anything can interrupt.
+ */
 export const holdExclusive = (session: Session): Effect.Effect<void, never, Scope.Scope> =>
-  Effect.acquireRelease(session.lock.exclusive, () => Effect.sync(() => session.lock.releaseExclusive()))
+  Effect.uninterruptibleMask((restore) =>
+    Effect.zipRight(
+      restore(session.lock.exclusive),
+      Effect.addFinalizer(() => Effect.sync(() => session.lock.releaseExclusive()))
+    )
+  )
 
 /**
  * Ends a session: no statement starts after this, and the ones in flight have finished.
