@@ -296,22 +296,17 @@ export const make = (
       f: (conn: PgConnection.PgConnection, shared: boolean) => Effect.Effect<A, E, R>
     ): Effect.Effect<A, E | DbError, R> =>
       Effect.withFiberRuntime<A, E | DbError, R>((fiber) => {
-        if (statementTarget.spans && Observe.isRecording(fiber.currentTracer)) {
+        const session = Context.get(fiber.currentContext, Session.CurrentSession)
+        if (
+          (statementTarget.spans && Observe.isRecording(fiber.currentTracer)) ||
+          (session === undefined && pipelining === false)
+        ) {
           return Observe.statement(statementTarget, sql, withStatement(f))
         }
-        const session = Context.get(fiber.currentContext, Session.CurrentSession)
-        if (session !== undefined) {
-          return Session.use(
-            session,
-            (conn) => f(conn, false),
-            Observe.completion(statementTarget, sql, fiber.getFiberRef(FiberRef.currentMetricLabels))
-          )
-        }
-        if (pipelining === false) return Observe.statement(statementTarget, sql, withStatement(f))
-        return lanes.run(
-          (conn) => f(conn, true),
-          Observe.completion(statementTarget, sql, fiber.getFiberRef(FiberRef.currentMetricLabels))
-        )
+        const done = Observe.completion(statementTarget, sql, fiber.getFiberRef(FiberRef.currentMetricLabels))
+        return session !== undefined
+          ? Session.use(session, (conn) => f(conn, false), done)
+          : lanes.run((conn) => f(conn, true), done)
       })
     const run = (
       sql: string,

@@ -20,17 +20,13 @@ import type * as PgError from "@berth/pg/PgError"
 import * as Pool from "@berth/pool/Pool"
 import type * as PoolError from "@berth/pool/PoolError"
 import { Cause, Deferred, Effect, Exit, FiberId, Scope } from "effect"
+import type * as Observe from "./observe.js"
 
 type Conn = PgConnection.PgConnection
 type LeaseError = PgError.PgError | PoolError.PoolTimeout | PoolError.PoolClosed
 type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 
-/**
- * Told once, synchronously and uninterruptibly, how a statement run through a lane ended: its
- * failure, or `undefined` for a success (lets the caller record metrics without a second
- * uninterruptible region).
- */
-export type Done = (failure: Cause.Cause<unknown> | undefined) => void
+type Done = Observe.Done
 
 interface Lane {
   /** Set once the lease is granted. */

@@ -181,7 +181,7 @@ export const completion = (
   target: Target,
   sql: string,
   labels: ReadonlyArray<MetricLabel.MetricLabel>
-): (failure: Cause.Cause<unknown> | undefined) => void => {
+): Done => {
   const { duration } = observedFor(target.pool, sql)
   const start = performance.now()
   return (failure) => {
@@ -191,6 +191,13 @@ export const completion = (
     }
   }
 }
+
+/**
+ * Told once, synchronously and uninterruptibly, how a statement ended: its failure, or
+ * `undefined` for a success. Lanes and sessions call it from the uninterruptible end they
+ * already have, so recording metrics needs no second region around the statement.
+ */
+export type Done = (failure: Cause.Cause<unknown> | undefined) => void
 
 /**
  * Wraps one statement in a span (when enabled) and records its duration and failure.

@@ -11,6 +11,7 @@
 import type * as PgConnection from "@berth/pg/PgConnection"
 import { Cause, Context, Effect, type Scope } from "effect"
 import { TxClosedError } from "../DbError.js"
+import type * as Observe from "./observe.js"
 import { SessionLock } from "./sessionLock.js"
 
 /** @internal */
@@ -52,12 +53,6 @@ const closedMessage = (session: Session): string =>
     ? "the pinned connection has been released; its scope has ended"
     : "the transaction has ended; statements of a finished transaction (or of a fiber forked inside it) are refused"
 
-/**
- * Told once, synchronously and uninterruptibly, how a statement run by {@link use} ended: its
- * failure, or `undefined` for a success (metrics without a second uninterruptible region).
- */
-export type Done = (failure: Cause.Cause<unknown> | undefined) => void
-
 const closed = (session: Session): TxClosedError => new TxClosedError({ message: closedMessage(session) })
 
 /**
@@ -68,7 +63,7 @@ const closed = (session: Session): TxClosedError => new TxClosedError({ message:
 export const use = <A, E, R>(
   session: Session,
   f: (conn: PgConnection.PgConnection) => Effect.Effect<A, E, R>,
-  done?: Done
+  done?: Observe.Done
 ): Effect.Effect<A, E | TxClosedError, R> =>
   Effect.uninterruptibleMask((restore) => {
     if (!session.open) {
@@ -93,7 +88,7 @@ const held = <A, E, R>(
   session: Session,
   f: (conn: PgConnection.PgConnection) => Effect.Effect<A, E, R>,
   restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>,
-  done: Done | undefined
+  done: Observe.Done | undefined
 ): Effect.Effect<A, E | TxClosedError, R> =>
   Effect.matchCauseEffect(
     restore(Effect.suspend((): Effect.Effect<A, E | TxClosedError, R> =>
